@@ -1,0 +1,138 @@
+// Convolution and pooling ops: shape checks, kernel calls, and what backward needs to keep.
+#include <cstring>
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+#include "engine/ops.h"
+#include "kernels/conv2d.h"
+#include "kernels/elementwise.h"
+#include "kernels/pool2d.h"
+
+namespace convis {
+
+namespace {
+
+void require_rank(const char* op, const char* what, const Var& v, int rank) {
+  if (v.shape().rank() != rank)
+    throw std::invalid_argument(std::string(op) + ": " + what + " has shape " + v.shape().str() + ", expected rank " +
+                                std::to_string(rank));
+}
+
+}  // namespace
+
+Var conv2d(const Var& x, const Var& w, const Var& b, int stride_h, int stride_w, Padding padding, bool fuse_relu) {
+  require_rank("conv2d", "input", x, 4);
+  require_rank("conv2d", "kernel", w, 4);
+  const Shape& xs = x.shape();
+  const Shape& ws = w.shape();
+  if (ws[2] != xs[3])
+    throw std::invalid_argument("conv2d: input " + xs.str() + " has " + std::to_string(xs[3]) + " channels but kernel " +
+                                ws.str() + " expects " + std::to_string(ws[2]) + " (kernel is KH,KW,C,OC)");
+  if (b.defined() && (b.shape().rank() != 1 || b.shape()[0] != ws[3]))
+    throw std::invalid_argument("conv2d: bias has shape " + b.shape().str() + ", kernel " + ws.str() + " expects (" +
+                                std::to_string(ws[3]) + ",)");
+  const Conv2dShape s = make_conv2d_shape(int(xs[0]), int(xs[1]), int(xs[2]), int(xs[3]), int(ws[0]), int(ws[1]),
+                                          int(ws[3]), stride_h, stride_w, padding);
+  Tensor y(Shape{s.N, s.OH, s.OW, s.OC});
+  conv2d_nhwc_fwd(x.value().data(), w.value().data(), b.defined() ? b.value().data() : nullptr, y.data(), s);
+  if (fuse_relu) relu_fwd(y.data(), y.data(), y.numel());
+  Var out(y, false);
+  if (!needs_record({&x, &w, &b})) return out;
+
+  out.set_requires_grad(true);
+  Tape::current().record({x, w, b}, out, [x, w, b, out, s, fuse_relu]() mutable {
+    Tensor dy = out.grad();
+    if (fuse_relu) {  // d relu: pass the gradient only where the output was positive
+      Tensor masked = Tensor::zeros(dy.shape());
+      relu_bwd(out.value().data(), dy.data(), masked.data(), dy.numel());
+      dy = masked;
+    }
+    if (x.requires_grad()) conv2d_nhwc_bwd_data(dy.data(), w.value().data(), x.grad_buffer().data(), s);
+    // Frozen weights (and bias) cost nothing here: no col^T dY GEMM at all.
+    const bool need_w = w.requires_grad(), need_b = b.defined() && b.requires_grad();
+    if (need_w) {
+      conv2d_nhwc_bwd_filter(x.value().data(), dy.data(), w.grad_buffer().data(),
+                             need_b ? b.grad_buffer().data() : nullptr, s);
+    } else if (need_b) {
+      sum_rows(dy.data(), b.grad_buffer().data(), int64_t(s.N) * s.OH * s.OW, s.OC);
+    }
+  });
+  return out;
+}
+
+namespace {
+
+Pool2dShape pool_shape(const char* op, const Var& x, int kh, int kw, int sh, int sw, Padding padding) {
+  require_rank(op, "input", x, 4);
+  const Shape& xs = x.shape();
+  return make_pool2d_shape(int(xs[0]), int(xs[1]), int(xs[2]), int(xs[3]), kh, kw, sh, sw, padding);
+}
+
+}  // namespace
+
+Var max_pool2d(const Var& x, int kh, int kw, int stride_h, int stride_w, Padding padding) {
+  const Pool2dShape s = pool_shape("max_pool2d", x, kh, kw, stride_h, stride_w, padding);
+  const Shape ys{s.N, s.OH, s.OW, s.C};
+  Tensor y(ys);
+  const bool record = needs_record({&x});
+  // The argmax is what backward needs; inference does not keep it.
+  std::shared_ptr<std::vector<int32_t>> argmax = std::make_shared<std::vector<int32_t>>(size_t(ys.numel()));
+  maxpool2d_nhwc_fwd(x.value().data(), y.data(), argmax->data(), s);
+  Var out(y, record);
+  if (!record) return out;
+  Tape::current().record({x}, out, [x, out, s, argmax]() mutable {
+    maxpool2d_nhwc_bwd(out.grad().data(), argmax->data(), x.grad_buffer().data(), s);
+  });
+  return out;
+}
+
+Var avg_pool2d(const Var& x, int kh, int kw, int stride_h, int stride_w, Padding padding) {
+  const Pool2dShape s = pool_shape("avg_pool2d", x, kh, kw, stride_h, stride_w, padding);
+  Tensor y(Shape{s.N, s.OH, s.OW, s.C});
+  avgpool2d_nhwc_fwd(x.value().data(), y.data(), s);
+  const bool record = needs_record({&x});
+  Var out(y, record);
+  if (!record) return out;
+  Tape::current().record({x}, out, [x, out, s]() mutable {
+    avgpool2d_nhwc_bwd(out.grad().data(), x.grad_buffer().data(), s);
+  });
+  return out;
+}
+
+Var global_avg_pool2d(const Var& x) {
+  require_rank("global_avg_pool2d", "input", x, 4);
+  return mean(x, {1, 2});
+}
+
+Var global_max_pool2d(const Var& x) {
+  require_rank("global_max_pool2d", "input", x, 4);
+  const Shape& xs = x.shape();
+  const int64_t N = xs[0], HW = xs[1] * xs[2], C = xs[3];
+  Tensor y(Shape{N, C});
+  std::vector<int64_t> where(size_t(N * C));
+  const float* px = x.value().data();
+  for (int64_t n = 0; n < N; ++n) {
+    for (int64_t c = 0; c < C; ++c) {
+      float best = -std::numeric_limits<float>::infinity();
+      int64_t at = n * HW * C + c;
+      for (int64_t p = 0; p < HW; ++p) {
+        const int64_t i = (n * HW + p) * C + c;
+        if (px[i] > best) { best = px[i]; at = i; }
+      }
+      y[n * C + c] = best;
+      where[size_t(n * C + c)] = at;
+    }
+  }
+  const bool record = needs_record({&x});
+  Var out(y, record);
+  if (!record) return out;
+  Tape::current().record({x}, out, [x, out, where]() mutable {
+    const float* dy = out.grad().data();
+    float* dx = x.grad_buffer().data();
+    for (size_t i = 0; i < where.size(); ++i) dx[where[i]] += dy[i];
+  });
+  return out;
+}
+
+}  // namespace convis

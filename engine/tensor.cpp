@@ -1,0 +1,121 @@
+#include "engine/tensor.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <new>
+#include <stdexcept>
+
+namespace convis {
+
+Shape::Shape(std::initializer_list<int64_t> dims) : Shape(std::vector<int64_t>(dims)) {}
+
+Shape::Shape(const std::vector<int64_t>& dims) {
+  if (dims.size() > size_t(kMaxRank))
+    throw std::invalid_argument("shape of rank " + std::to_string(dims.size()) + ": at most 4 axes are supported");
+  for (int64_t d : dims)
+    if (d < 0) throw std::invalid_argument("shape with a negative dimension " + std::to_string(d));
+  rank_ = int(dims.size());
+  std::copy(dims.begin(), dims.end(), dims_.begin());
+}
+
+int64_t Shape::numel() const {
+  int64_t n = 1;
+  for (int i = 0; i < rank_; ++i) n *= dims_[i];
+  return n;
+}
+
+std::string Shape::str() const {
+  std::string s = "(";
+  for (int i = 0; i < rank_; ++i) {
+    if (i) s += ", ";
+    s += std::to_string(dims_[i]);
+  }
+  if (rank_ == 1) s += ",";
+  return s + ")";
+}
+
+bool Shape::operator==(const Shape& o) const {
+  if (rank_ != o.rank_) return false;
+  for (int i = 0; i < rank_; ++i)
+    if (dims_[i] != o.dims_[i]) return false;
+  return true;
+}
+
+namespace {
+std::atomic<int64_t> g_live_bytes{0};
+
+// 64-byte alignment: one cache line, and what AVX2 (32) and AVX-512 (64) loads like best.
+std::shared_ptr<float> allocate(int64_t n) {
+  const size_t bytes = (size_t(std::max<int64_t>(n, 1)) * sizeof(float) + 63) / 64 * 64;
+  void* p = std::aligned_alloc(64, bytes);
+  if (!p) throw std::bad_alloc();
+  g_live_bytes += int64_t(bytes);
+  return std::shared_ptr<float>(static_cast<float*>(p), [bytes](float* q) {
+    g_live_bytes -= int64_t(bytes);
+    std::free(q);
+  });
+}
+}  // namespace
+
+int64_t Tensor::live_bytes() { return g_live_bytes.load(); }
+
+Tensor::Tensor(const Shape& shape) : shape_(shape), data_(allocate(shape.numel())) {}
+
+Tensor Tensor::zeros(const Shape& shape) { return full(shape, 0.f); }
+
+Tensor Tensor::full(const Shape& shape, float value) {
+  Tensor t(shape);
+  t.fill(value);
+  return t;
+}
+
+Tensor Tensor::from(const Shape& shape, const std::vector<float>& values) {
+  if (int64_t(values.size()) != shape.numel())
+    throw std::invalid_argument("Tensor::from: " + std::to_string(values.size()) + " values for shape " +
+                                shape.str() + " (" + std::to_string(shape.numel()) + " elements)");
+  Tensor t(shape);
+  std::copy(values.begin(), values.end(), t.data());
+  return t;
+}
+
+float& Tensor::at(int64_t n, int64_t h, int64_t w, int64_t c) {
+  return data_.get()[((n * shape_[1] + h) * shape_[2] + w) * shape_[3] + c];
+}
+
+float Tensor::at(int64_t n, int64_t h, int64_t w, int64_t c) const {
+  return data_.get()[((n * shape_[1] + h) * shape_[2] + w) * shape_[3] + c];
+}
+
+float Tensor::item() const {
+  if (numel() != 1)
+    throw std::invalid_argument("item(): tensor of shape " + shape_.str() + " has " + std::to_string(numel()) +
+                                " elements, expected 1");
+  return data_.get()[0];
+}
+
+Tensor Tensor::reshape(const Shape& shape) const {
+  if (shape.numel() != numel())
+    throw std::invalid_argument("reshape: cannot view shape " + shape_.str() + " as " + shape.str() +
+                                " (element counts differ)");
+  Tensor t = *this;
+  t.shape_ = shape;
+  return t;
+}
+
+Tensor Tensor::clone() const {
+  Tensor t(shape_);
+  std::copy(data(), data() + numel(), t.data());
+  return t;
+}
+
+void Tensor::fill(float value) { std::fill(data(), data() + numel(), value); }
+
+std::vector<float> Tensor::to_vector() const { return {data(), data() + numel()}; }
+
+void check_same_shape(const char* what, const Shape& a, const Shape& b) {
+  if (a != b)
+    throw std::invalid_argument(std::string(what) + ": shapes " + a.str() + " and " + b.str() + " do not match");
+}
+
+}  // namespace convis

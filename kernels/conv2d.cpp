@@ -1,0 +1,156 @@
+// Convolution as im2col + GEMM, forward and backward side by side (see conv2d.h).
+//
+//   forward:       Y(P, OC)  = col(P, K) * W(K, OC) + b          P = N*OH*OW, K = KH*KW*C
+//   backward data: dcol(P, K) = dY(P, OC) * W^T ;  dx += col2im(dcol)
+//   backward filt: dW(K, OC) += col^T * dY ;      db += sum over P of dY
+//
+// The P rows are cut into tiles of whole output rows (OW pixels each) so the col buffer never
+// exceeds the im2col budget; the tile's GEMM is what runs in parallel (OpenMP inside gemm), and
+// im2col/col2im parallelise on their own between GEMM calls, so no parallel regions nest.
+// A 1x1 stride-1 unpadded convolution is a plain GEMM on x viewed as (N*H*W, C).
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include "kernels/conv2d.h"
+#include "kernels/gemm.h"
+
+namespace convis {
+
+namespace {
+
+std::atomic<int64_t> g_im2col_budget{kIm2colBytes};
+
+// The im2col scratch, kept per thread and only ever grown, so a training loop does not allocate.
+float* col_scratch(int64_t floats) {
+  thread_local std::unique_ptr<float[]> buf;
+  thread_local int64_t capacity = 0;
+  if (floats > capacity) {
+    buf.reset();  // free first: the old contents are not needed
+    buf.reset(new float[size_t(floats)]);
+    capacity = floats;
+  }
+  return buf.get();
+}
+
+// x itself is the col matrix: one pixel, one channel vector, nothing to gather.
+bool is_pointwise(const Conv2dShape& s) {
+  return s.KH == 1 && s.KW == 1 && s.SH == 1 && s.SW == 1 && s.pad_top == 0 && s.pad_left == 0;
+}
+
+int64_t patch_size(const Conv2dShape& s) { return int64_t(s.KH) * s.KW * s.C; }
+
+// Output rows (of OW pixels) per tile: as many as fit in the budget, at least one.
+int64_t tile_rows(const Conv2dShape& s) {
+  const int64_t row_bytes = int64_t(s.OW) * patch_size(s) * int64_t(sizeof(float));
+  const int64_t fit = im2col_budget_bytes() / row_bytes;
+  return std::clamp<int64_t>(fit, 1, int64_t(s.N) * s.OH);
+}
+
+// y:(P, OC) += b:(OC) on every row
+void add_bias(float* y, const float* b, int64_t P, int64_t OC) {
+#pragma omp parallel for schedule(static)
+  for (int64_t p = 0; p < P; ++p) {
+    float* yp = y + p * OC;
+    for (int64_t oc = 0; oc < OC; ++oc) yp[oc] += b[oc];
+  }
+}
+
+// db:(OC) += sum over rows of dy:(P, OC). Serial and in double: it is P*OC adds against the
+// GEMM's P*OC*K multiply-adds, and a fixed summation order keeps db reproducible.
+void add_column_sums(const float* dy, float* db, int64_t P, int64_t OC) {
+  std::unique_ptr<double[]> acc(new double[size_t(OC)]());
+  for (int64_t p = 0; p < P; ++p) {
+    const float* dyp = dy + p * OC;
+    for (int64_t oc = 0; oc < OC; ++oc) acc[oc] += dyp[oc];
+  }
+  for (int64_t oc = 0; oc < OC; ++oc) db[oc] += float(acc[oc]);
+}
+
+}  // namespace
+
+void set_im2col_budget_bytes(int64_t bytes) { g_im2col_budget = bytes > 0 ? bytes : kIm2colBytes; }
+int64_t im2col_budget_bytes() { return g_im2col_budget; }
+
+Conv2dShape make_conv2d_shape(int N, int H, int W, int C, int KH, int KW, int OC,
+                              int SH, int SW, Padding padding) {
+  const std::string where = "conv2d on input (N,H,W,C)=(" + std::to_string(N) + "," +
+                            std::to_string(H) + "," + std::to_string(W) + "," + std::to_string(C) +
+                            ") with kernel (" + std::to_string(KH) + "," + std::to_string(KW) +
+                            "," + std::to_string(C) + "," + std::to_string(OC) + "), strides (" +
+                            std::to_string(SH) + "," + std::to_string(SW) + "), padding '" +
+                            padding_name(padding) + "'";
+  if (N <= 0 || C <= 0 || OC <= 0)
+    throw std::invalid_argument(where + ": batch, channels and filters must be positive");
+  const AxisWindow h = window_along_axis(H, KH, SH, padding, (where + ": height").c_str());
+  const AxisWindow w = window_along_axis(W, KW, SW, padding, (where + ": width").c_str());
+  Conv2dShape s;
+  s.N = N; s.H = H; s.W = W; s.C = C;
+  s.KH = KH; s.KW = KW; s.OC = OC;
+  s.SH = SH; s.SW = SW;
+  s.pad_top = h.pad_before; s.pad_left = w.pad_before;
+  s.OH = h.out; s.OW = w.out;
+  return s;
+}
+
+// x:(N,H,W,C) w:(KH,KW,C,OC) b:(OC) or null  y:(N,OH,OW,OC)
+void conv2d_nhwc_fwd(const float* x, const float* w, const float* b, float* y, const Conv2dShape& s) {
+  const int64_t K = patch_size(s), OC = s.OC;
+  if (is_pointwise(s)) {  // Y(N*H*W, OC) = X(N*H*W, C) * W(C, OC)
+    const int64_t P = int64_t(s.N) * s.H * s.W;
+    gemm(false, false, P, OC, K, x, w, y);
+    if (b) add_bias(y, b, P, OC);
+    return;
+  }
+  const int64_t rows_total = int64_t(s.N) * s.OH, tile = tile_rows(s);
+  float* col = col_scratch(tile * s.OW * K);
+  for (int64_t row0 = 0; row0 < rows_total; row0 += tile) {
+    const int64_t rows = std::min(tile, rows_total - row0);
+    const int64_t P = rows * s.OW;  // output pixels in this tile
+    float* y_tile = y + row0 * s.OW * OC;
+    im2col_nhwc(x, col, s, row0, rows);
+    gemm(false, false, P, OC, K, col, w, y_tile);  // y_tile(P, OC) = col(P, K) * W(K, OC)
+    if (b) add_bias(y_tile, b, P, OC);  // while the tile is still in cache
+  }
+}
+
+// dy:(N,OH,OW,OC) w:(KH,KW,C,OC)  dx:(N,H,W,C) accumulated
+void conv2d_nhwc_bwd_data(const float* dy, const float* w, float* dx, const Conv2dShape& s) {
+  const int64_t K = patch_size(s), OC = s.OC;
+  if (is_pointwise(s)) {  // dX(N*H*W, C) += dY(N*H*W, OC) * W(C, OC)^T
+    gemm(false, true, int64_t(s.N) * s.H * s.W, K, OC, dy, w, dx, /*accumulate=*/true);
+    return;
+  }
+  const int64_t rows_total = int64_t(s.N) * s.OH, tile = tile_rows(s);
+  float* dcol = col_scratch(tile * s.OW * K);
+  for (int64_t row0 = 0; row0 < rows_total; row0 += tile) {
+    const int64_t rows = std::min(tile, rows_total - row0);
+    const int64_t P = rows * s.OW;
+    gemm(false, true, P, K, OC, dy + row0 * s.OW * OC, w, dcol);  // dcol(P, K) = dY(P, OC) * W^T
+    col2im_nhwc(dcol, dx, s, row0, rows);
+  }
+}
+
+// x:(N,H,W,C) dy:(N,OH,OW,OC)  dw:(KH,KW,C,OC) accumulated  db:(OC) accumulated, or null
+void conv2d_nhwc_bwd_filter(const float* x, const float* dy, float* dw, float* db, const Conv2dShape& s) {
+  const int64_t K = patch_size(s), OC = s.OC;
+  if (db) add_column_sums(dy, db, int64_t(s.N) * s.OH * s.OW, OC);
+  if (is_pointwise(s)) {  // dW(C, OC) += X(N*H*W, C)^T * dY(N*H*W, OC)
+    gemm(true, false, K, OC, int64_t(s.N) * s.H * s.W, x, dy, dw, /*accumulate=*/true);
+    return;
+  }
+  const int64_t rows_total = int64_t(s.N) * s.OH, tile = tile_rows(s);
+  float* col = col_scratch(tile * s.OW * K);
+  for (int64_t row0 = 0; row0 < rows_total; row0 += tile) {
+    const int64_t rows = std::min(tile, rows_total - row0);
+    const int64_t P = rows * s.OW;
+    im2col_nhwc(x, col, s, row0, rows);
+    // dW(K, OC) += col(P, K)^T * dY(P, OC), summed over the tiles
+    gemm(true, false, K, OC, P, col, dy + row0 * s.OW * OC, dw, /*accumulate=*/true);
+  }
+}
+
+}  // namespace convis

@@ -1,0 +1,92 @@
+#include "kernels/elementwise.h"
+
+#include <cmath>
+#include <vector>
+
+#include <omp.h>
+
+namespace convis {
+
+namespace {
+// Below this many elements a parallel region costs more than it saves.
+constexpr int64_t kParallelMin = 1 << 15;
+}  // namespace
+
+void relu_fwd(const float* x, float* y, int64_t n) {
+#pragma omp parallel for if (n >= kParallelMin) schedule(static)
+  for (int64_t i = 0; i < n; ++i) y[i] = x[i] > 0.f ? x[i] : 0.f;
+}
+
+void relu_bwd(const float* x_or_y, const float* dy, float* dx, int64_t n) {
+#pragma omp parallel for if (n >= kParallelMin) schedule(static)
+  for (int64_t i = 0; i < n; ++i) dx[i] += x_or_y[i] > 0.f ? dy[i] : 0.f;
+}
+
+void leaky_relu_fwd(const float* x, float* y, float alpha, int64_t n) {
+#pragma omp parallel for if (n >= kParallelMin) schedule(static)
+  for (int64_t i = 0; i < n; ++i) y[i] = x[i] > 0.f ? x[i] : alpha * x[i];
+}
+
+void leaky_relu_bwd(const float* x, const float* dy, float* dx, float alpha, int64_t n) {
+#pragma omp parallel for if (n >= kParallelMin) schedule(static)
+  for (int64_t i = 0; i < n; ++i) dx[i] += x[i] > 0.f ? dy[i] : alpha * dy[i];
+}
+
+void sigmoid_fwd(const float* x, float* y, int64_t n) {
+  // Two branches keep exp() from overflowing for large |x|.
+#pragma omp parallel for if (n >= kParallelMin) schedule(static)
+  for (int64_t i = 0; i < n; ++i) {
+    if (x[i] >= 0.f) {
+      y[i] = 1.f / (1.f + std::exp(-x[i]));
+    } else {
+      const float e = std::exp(x[i]);
+      y[i] = e / (1.f + e);
+    }
+  }
+}
+
+void sigmoid_bwd(const float* y, const float* dy, float* dx, int64_t n) {
+#pragma omp parallel for if (n >= kParallelMin) schedule(static)
+  for (int64_t i = 0; i < n; ++i) dx[i] += dy[i] * y[i] * (1.f - y[i]);
+}
+
+void tanh_fwd(const float* x, float* y, int64_t n) {
+#pragma omp parallel for if (n >= kParallelMin) schedule(static)
+  for (int64_t i = 0; i < n; ++i) y[i] = std::tanh(x[i]);
+}
+
+void tanh_bwd(const float* y, const float* dy, float* dx, int64_t n) {
+#pragma omp parallel for if (n >= kParallelMin) schedule(static)
+  for (int64_t i = 0; i < n; ++i) dx[i] += dy[i] * (1.f - y[i] * y[i]);
+}
+
+void add_bias_rows(float* y, const float* b, int64_t rows, int64_t C) {
+#pragma omp parallel for if (rows * C >= kParallelMin) schedule(static)
+  for (int64_t r = 0; r < rows; ++r) {
+    float* row = y + r * C;
+    for (int64_t c = 0; c < C; ++c) row[c] += b[c];
+  }
+}
+
+void sum_rows(const float* dy, float* db, int64_t rows, int64_t C) {
+  // Each thread sums its rows into a private vector; the partial sums are added in thread order,
+  // so the result depends only on the thread count, and on nothing when run on one thread.
+  const int threads = rows * C >= kParallelMin ? omp_get_max_threads() : 1;
+  std::vector<double> partial(size_t(threads) * size_t(C), 0.0);
+#pragma omp parallel num_threads(threads)
+  {
+    double* mine = partial.data() + size_t(omp_get_thread_num()) * size_t(C);
+#pragma omp for schedule(static)
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < C; ++c) mine[c] += dy[r * C + c];
+  }
+  for (int t = 0; t < threads; ++t)
+    for (int64_t c = 0; c < C; ++c) db[c] += float(partial[size_t(t) * size_t(C) + size_t(c)]);
+}
+
+void accumulate(const float* dy, float* dx, int64_t n) {
+#pragma omp parallel for if (n >= kParallelMin) schedule(static)
+  for (int64_t i = 0; i < n; ++i) dx[i] += dy[i];
+}
+
+}  // namespace convis

@@ -1,0 +1,28 @@
+#pragma once
+// Element-wise kernels on flat arrays of n floats. Forward writes y; backward adds into dx
+// (the caller zeroes). Plain loops that the compiler vectorises; OpenMP splits large arrays.
+#include <cstdint>
+
+namespace convis {
+
+// y = max(x, 0);                dx += dy * (x > 0)   (x or y may be given: y > 0 iff x > 0)
+void relu_fwd(const float* x, float* y, int64_t n);
+void relu_bwd(const float* x_or_y, const float* dy, float* dx, int64_t n);
+// y = x > 0 ? x : alpha x;       dx += dy * (x > 0 ? 1 : alpha)
+void leaky_relu_fwd(const float* x, float* y, float alpha, int64_t n);
+void leaky_relu_bwd(const float* x, const float* dy, float* dx, float alpha, int64_t n);
+// y = 1 / (1 + e^-x);           dx += dy * y (1 - y)
+void sigmoid_fwd(const float* x, float* y, int64_t n);
+void sigmoid_bwd(const float* y, const float* dy, float* dx, int64_t n);
+// y = tanh x;                   dx += dy * (1 - y^2)
+void tanh_fwd(const float* x, float* y, int64_t n);
+void tanh_bwd(const float* y, const float* dy, float* dx, int64_t n);
+
+// y = x + b[c] for each row of C channels (bias over the last axis), in place.
+void add_bias_rows(float* y, const float* b, int64_t rows, int64_t C);
+// db[c] += sum over rows of dy[row, c]
+void sum_rows(const float* dy, float* db, int64_t rows, int64_t C);
+// dx += dy
+void accumulate(const float* dy, float* dx, int64_t n);
+
+}  // namespace convis

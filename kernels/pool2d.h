@@ -1,0 +1,36 @@
+#pragma once
+// 2-D pooling on NHWC tensors, Keras semantics.
+//
+//   x:(N,H,W,C)  y:(N,OH,OW,C)  argmax:(N,OH,OW,C) int32, index into x of the chosen element
+//   max: y[n,oh,ow,c] = max over the window of x (padding never wins: it is -inf)
+//   avg: y[n,oh,ow,c] = mean over the window's cells that lie inside the image (TensorFlow's
+//        `same` average pooling divides by the number of valid cells, not KH*KW)
+// Backward passes accumulate into dx (the caller zeroes): max scatters dy through argmax,
+// avg spreads dy evenly over the valid cells of each window.
+#include <cstdint>
+
+#include "kernels/padding.h"
+
+namespace convis {
+
+struct Pool2dShape {
+  int N = 0, H = 0, W = 0, C = 0;
+  int KH = 0, KW = 0, SH = 0, SW = 0;
+  int pad_top = 0, pad_left = 0;
+  int OH = 0, OW = 0;
+};
+
+
+// Same output-size and padding rules as convolution (see conv2d.h). Throws std::invalid_argument
+// when the window does not fit.
+Pool2dShape make_pool2d_shape(int N, int H, int W, int C, int KH, int KW, int SH, int SW, Padding padding);
+
+void maxpool2d_nhwc_fwd(const float* x, float* y, int32_t* argmax, const Pool2dShape& s);
+void maxpool2d_nhwc_bwd(const float* dy, const int32_t* argmax, float* dx, const Pool2dShape& s);
+void avgpool2d_nhwc_fwd(const float* x, float* y, const Pool2dShape& s);
+void avgpool2d_nhwc_bwd(const float* dy, float* dx, const Pool2dShape& s);
+
+// Slow twin for tests: max pooling by the definition, no argmax.
+void maxpool2d_nhwc_ref(const float* x, float* y, const Pool2dShape& s);
+
+}  // namespace convis

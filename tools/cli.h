@@ -1,0 +1,43 @@
+#pragma once
+// The vis_tool command line: a table of subcommands, each with a one-line summary, a --help text
+// with an example, and a function. Parsing is `--name value` and `--flag` pairs.
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace convis::cli {
+
+// Bad command-line input: vis_tool prints the message on one line and exits with 2.
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+class Args {
+ public:
+  // argv after the subcommand name. `flags` lists the options that take no value.
+  Args(const std::string& command, const std::vector<std::string>& argv, const std::vector<std::string>& flags);
+  bool has(const std::string& name) const { return values_.count(name) != 0; }
+  std::string get(const std::string& name, const std::string& fallback) const;
+  std::string require(const std::string& name) const;  // UsageError when missing
+  int get_int(const std::string& name, int fallback) const;
+  double get_double(const std::string& name, double fallback) const;
+  // Throws UsageError naming the first option not in `known` (typos should not pass silently).
+  void allow_only(const std::vector<std::string>& known) const;
+
+ private:
+  std::string command_;
+  std::map<std::string, std::string> values_;
+};
+
+struct Subcommand {
+  const char* name;
+  const char* summary;  // one line, for `vis_tool --help`
+  const char* help;     // full text with an example, for `vis_tool NAME --help`
+  int (*run)(const std::vector<std::string>& argv);
+};
+
+// Every subcommand vis_tool knows, in the order --help lists them.
+const std::vector<Subcommand>& subcommands();
+
+}  // namespace convis::cli
