@@ -95,8 +95,13 @@ void run(benchmark::State& state, void (*fn)(const GemmArgs&), ConvLayer layer, 
 
 const int kRegistered = [] {
   struct Impl { const char* name; void (*fn)(const GemmArgs&); };
+  // eigen: the library's portable (SSE2) build, the fallback on CPUs without AVX2;
+  // eigen_avx2: the same code built with -mavx2 -mfma, the fair baseline for ours.
   std::vector<Impl> impls = {{"eigen", convis::gemm_f32_eigen}};
-  if (convis::cpu_has_avx2_fma()) impls.insert(impls.begin(), {"ours", convis::gemm_f32__avx2});
+  if (convis::cpu_has_avx2_fma()) {
+    impls.insert(impls.begin(), {"eigen_avx2", convis::gemm_f32_eigen__avx2});
+    impls.insert(impls.begin(), {"ours", convis::gemm_f32__avx2});
+  }
   const std::pair<Pass, const char*> passes[] = {
       {Pass::Forward, "gemm"}, {Pass::dW, "gemm_dW"}, {Pass::dcol, "gemm_dcol"}};
   for (const auto& [pass, prefix] : passes)

@@ -36,6 +36,7 @@ Conv2dShape make_conv2d_shape(int N, int H, int W, int C, int KH, int KW, int OC
                               int SH, int SW, Padding padding);
 
 // Bound on the im2col scratch buffer (bytes). At least one output row is always processed.
+// Tiles aim smaller, near 8 MiB or twice W's size (see tile_rows in conv2d.cpp), within the bound.
 constexpr int64_t kIm2colBytes = 32LL << 20;
 // Tests and benchmarks may lower the bound to force several tiles; bytes <= 0 restores
 // kIm2colBytes. Process-wide; not meant to be changed while a convolution runs.

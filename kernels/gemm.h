@@ -8,7 +8,9 @@
 // beta == 0 means C is written without being read (it may hold garbage or NaN).
 //
 //   gemm_f32_ref     the triple loop, in double accumulation; the reference every test uses
-//   gemm_f32_eigen   Eigen's GEMM (the baseline we benchmark against)
+//   gemm_f32_eigen   Eigen's GEMM built for any x86-64 (SSE2): the portable fallback
+//   gemm_f32_eigen__avx2  the same Eigen GEMM built with -mavx2 -mfma: the fair benchmark baseline,
+//                    linked into convis_bench only (bench/gemm_eigen__avx2.cpp)
 //   gemm_f32__avx2   our packed, register- and cache-blocked AVX2/FMA kernel, OpenMP inside
 //   gemm_f32         the dispatcher: __avx2 when the CPU has AVX2+FMA, else Eigen (portable)
 //
@@ -30,6 +32,7 @@ struct GemmArgs {
 
 void gemm_f32_ref(const GemmArgs& g);
 void gemm_f32_eigen(const GemmArgs& g);
+void gemm_f32_eigen__avx2(const GemmArgs& g);  // convis_bench only; needs AVX2+FMA
 void gemm_f32__avx2(const GemmArgs& g);  // only call when cpu_has_avx2_fma()
 void gemm_f32(const GemmArgs& g);
 

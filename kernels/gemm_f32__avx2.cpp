@@ -4,30 +4,33 @@
 //
 // The structure is the classic Goto/BLIS one, five loops around a micro-kernel:
 //
-//   for jc in N step NC                     B panel  (KC x NC)  lives in L3, shared by threads
-//     for pc in K step KC                   pack B panel into NR-wide column strips
-//       for ic in M step MC   <- threads    pack A block (MC x KC) into MR-tall row slivers, in L2
-//         for jr in NC step NR              B sliver (KC x NR) stays in L1 across the ir loop
-//           for ir in MC step MR            micro-kernel: C tile (MR x NR) += A sliver * B sliver
+//   for jc in N step NC                     B panel (KC x NC) packed into NR-wide column strips
+//     for pc in K step KC                   (one KC slice at a time; in L2/L3)
+//       for ic in M step MC                 A block (MC x KC) packed into MR-tall row slivers, L2
+//         for jr in NC step NR              B strip (KC x NR) stays in L1 across the ir loop
+//           for ir in MC step MR            micro-kernel: C tile (MR x NR) += A sliver * B strip
 //
 // Register blocking (MR x NR = 6 x 16): the C tile is 6 rows x 2 ymm = 12 accumulators; per k
-// we load 2 ymm of B and broadcast 6 floats of A, then do 12 FMAs. That leaves 16 - 12 - 2 = 2
-// ymm for the A broadcast, and the 12 independent FMA chains cover Zen3's 2 FMA pipes x 4 cycles
-// latency (8 needed) with room to spare. Loads per FMA: 8/12, well under the 3 loads/cycle.
+// we load 2 ymm of B and broadcast 6 floats of A, then do 12 FMAs. That uses 12 + 2 + 1 of the
+// 16 ymm registers, and the 12 independent FMA chains cover Zen3's 2 FMA pipes x 4 cycles
+// latency (8 needed). Loads per k: 8 for 12 FMAs (6 cycles), well under 3 loads/cycle.
 //
-// Cache blocking for Zen3 (32 KiB L1d, 512 KiB L2 per core):
-//   KC = 256: B sliver 256*16*4 = 16 KiB + A sliver 256*6*4 = 6 KiB fit in L1 together.
-//   MC = 144: A block 144*256*4 = 144 KiB, a third of L2, leaving room for the streamed B strips.
-//   NC = 2048: B panel 256*2048*4 = 2 MiB, in L3 (every VGG16 layer has N = OC <= 512 anyway).
-// KC is balanced (K split into equal blocks of at most 256) so there is no thin last block.
+// Cache blocking for Zen3 (32 KiB L1d, 512 KiB L2 per core, L3 shared):
+//   KC = 256: B strip 256*16*4 = 16 KiB + A sliver 256*6*4 = 6 KiB fit in L1 together.
+//   MC = 144: A block 144*256*4 = 144 KiB, under a third of L2, beside the B strips streaming in.
+//   NC = 2048: B slice 256*2048*4 = 2 MiB, in L3 (every VGG16 layer has N = OC <= 512 anyway).
+// KC is balanced (K cut into equal blocks of at most 256) so there is no thin last block.
+// Measured on Zen3: 96..288 for KC and 96..192 for MC are all within noise of each other.
+// While an A block is multiplied, the source of the next one is prefetched into L2 a few lines
+// per micro-kernel call; that is +5-10% where A streams from DRAM (VGG16 block1, 224x224).
 //
 // Transposes are handled only in packing: after packing, the micro-kernel sees the same layout
 // whichever of A/B was stored transposed. Edges: packed slivers are zero-padded to MR/NR, and a
 // partial C tile is computed into a small temp tile and copied out.
 //
-// Threads split M (or N when M is too small), never K, and every C element is summed in the
-// same order (k ascending inside a KC block, KC blocks in order) whatever the thread count, so
-// the result is bitwise the same for 1 and 2 threads.
+// Threads each take a rectangle of C (split along M, or N when that balances better), never
+// a share of K, and every C element is summed in the same order (k ascending inside a KC block,
+// KC blocks in order) whatever the thread count, so 1 and 2 threads give bitwise equal results.
 #include "kernels/gemm.h"
 
 #include <immintrin.h>
@@ -44,7 +47,7 @@ namespace convis {
 namespace {
 
 constexpr int64_t MR = 6, NR = 16;
-constexpr int64_t KC = 256, MC = 144, NC = 2048;  // NC a multiple of NR
+constexpr int64_t KC = 256, MC = 144, NC = 2048;  // see the blocking math above
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
@@ -115,9 +118,9 @@ void pack_a_t(int64_t mc, int64_t kc, const float* a, int64_t lda, float* dst) {
     if (mr == MR) {
       for (int64_t k = 0; k < kc; ++k) {
         const float* src = a + k * lda + i;
-        _mm_storeu_ps(dst + k * MR, _mm_loadu_ps(src));
-        _mm_storel_pi(reinterpret_cast<__m64*>(dst + k * MR + 4),
-                      _mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(src + 4))));
+        _mm_storeu_ps(dst + k * MR, _mm_loadu_ps(src));  // 4 + 2 floats, no over-read of A
+        dst[k * MR + 4] = src[4];
+        dst[k * MR + 5] = src[5];
       }
     } else {
       for (int64_t k = 0; k < kc; ++k)
@@ -219,76 +222,91 @@ void gemm_f32_6x16__avx2_edge(int64_t mr, int64_t nr, int64_t kc, const float* a
 
 // ---- the driver ------------------------------------------------------------------------------
 
-// Everything one thread does; tid/nthr from the team (or 0/1 on the calling thread). `barrier`
-// is the team barrier (a no-op when single-threaded: an `omp barrier` there would bind to an
-// enclosing team the caller may be running in).
-template <class Barrier>
-void gemm_f32_thread(const GemmArgs& g, int64_t kc_blk, float* bpack, int tid, int nthr,
-                     Barrier barrier) {
-  static thread_local PackBuffer abuf;
-  const int64_t M = g.M, N = g.N, K = g.K;
-
-  // Work split. Along M: the rows are cut into nchunks (a multiple of nthr) chunks of <= MC rows,
-  // rounded to MR, dealt round-robin. When M is too short for that to balance (fewer than 4 slivers
-  // per thread), each thread instead takes a contiguous range of the NR strips and all rows.
-  const int64_t slivers = ceil_div(M, MR);
-  const bool split_m = nthr == 1 || slivers >= 4 * nthr;
-  int64_t mc_blk = MC;
-  if (split_m && nthr > 1) {
-    const int64_t nchunks = round_up(ceil_div(M, MC), nthr);
-    mc_blk = round_up(ceil_div(M, nchunks), MR);
+// Prefetches (into L2) the source of the next A block while the current one is being multiplied,
+// a few lines per micro-kernel call, so that packing it finds it in cache instead of DRAM.
+// The source is `rows` runs of `run` floats, `stride` floats apart.
+struct APrefetch {
+  const float* p = nullptr;
+  int64_t rows = 0, stride = 0, run = 0, r = 0, off = 0, per_call = 0;
+  void step() {
+    for (int64_t n = 0; n < per_call && r < rows; ++n) {
+      _mm_prefetch(reinterpret_cast<const char*>(p + r * stride + off), _MM_HINT_T1);
+      off += 16;
+      if (off >= run) { off = 0; ++r; }
+    }
   }
-  float* apack = abuf.get(size_t(mc_blk * kc_blk + 2 * MR));
+};
+
+// The five loops on one thread, for the whole of g (the parallel driver hands each thread a
+// rectangle of C as its own smaller GEMM). Pack buffers are thread_local and only grow.
+void gemm_f32_blocked(const GemmArgs& g, int64_t kc_blk) {
+  static thread_local PackBuffer abuf, bbuf;
+  const int64_t M = g.M, N = g.N, K = g.K;
+  const int64_t mc_blk = std::min(MC, round_up(M, MR));
+  const int64_t nc_blk = std::min(NC, round_up(N, NR));
+  float* apack = abuf.get(size_t(mc_blk * kc_blk + 2 * MR));  // + slack for pack_a_n's stores
+  float* bpack = bbuf.get(size_t(kc_blk * nc_blk));
 
   for (int64_t jc = 0; jc < N; jc += NC) {
     const int64_t nc = std::min(NC, N - jc);
-    const int64_t strips = ceil_div(nc, NR);
     for (int64_t pc = 0; pc < K; pc += kc_blk) {
       const int64_t kc = std::min(kc_blk, K - pc);
-      const float beta = pc == 0 ? g.beta : 1.f;
+      const float beta = pc == 0 ? g.beta : 1.f;  // later K blocks accumulate onto C
 
-      // Pack the B panel together: strips dealt round-robin.
-      for (int64_t s = tid; s < strips; s += nthr) {
-        const int64_t j = jc + s * NR, nr = std::min(NR, N - j);
-        float* dst = bpack + s * kc * NR;
-        const float* src = g.trans_b ? g.B + j * g.ldb + pc : g.B + pc * g.ldb + j;
+      for (int64_t j = 0; j < nc; j += NR) {
+        const int64_t nr = std::min(NR, nc - j);
+        float* dst = bpack + j * kc;
+        const float* src = g.trans_b ? g.B + (jc + j) * g.ldb + pc : g.B + pc * g.ldb + jc + j;
         if (nr < NR) pack_b_edge(g.trans_b, kc, nr, src, g.ldb, dst);
         else if (g.trans_b) pack_b_t(kc, src, g.ldb, dst);
         else pack_b_n(kc, src, g.ldb, dst);
       }
-      barrier();
 
-      int64_t s0 = 0, s1 = strips, i_begin = 0, i_step = mc_blk;
-      if (split_m) {
-        i_begin = tid * mc_blk;
-        i_step = mc_blk * nthr;
-      } else {
-        s0 = strips * tid / nthr;
-        s1 = strips * (tid + 1) / nthr;
-      }
-      if (s0 < s1) {
-        for (int64_t ic = i_begin; ic < M; ic += i_step) {
-          const int64_t mc = std::min(mc_blk, M - ic);
-          if (g.trans_a) pack_a_t(mc, kc, g.A + pc * g.lda + ic, g.lda, apack);
-          else pack_a_n(mc, kc, g.A + ic * g.lda + pc, g.lda, apack);
-          for (int64_t s = s0; s < s1; ++s) {
-            const int64_t j = jc + s * NR, nr = std::min(NR, N - j);
-            const float* bs = bpack + s * kc * NR;
-            for (int64_t ir = 0; ir < mc; ir += MR) {
-              const int64_t mr = std::min(MR, mc - ir);
-              float* c = g.C + (ic + ir) * g.ldc + j;
-              const float* as = apack + ir * kc;
-              if (mr == MR && nr == NR)
-                gemm_f32_6x16__avx2_microkernel(kc, as, bs, c, g.ldc, g.alpha, beta);
-              else
-                gemm_f32_6x16__avx2_edge(mr, nr, kc, as, bs, c, g.ldc, g.alpha, beta);
-            }
+      for (int64_t ic = 0; ic < M; ic += mc_blk) {
+        const int64_t mc = std::min(mc_blk, M - ic);
+        if (g.trans_a) pack_a_t(mc, kc, g.A + pc * g.lda + ic, g.lda, apack);
+        else pack_a_n(mc, kc, g.A + ic * g.lda + pc, g.lda, apack);
+        APrefetch pf;
+        {
+          int64_t ni = ic + mc_blk, np = pc;
+          if (ni >= M) { ni = 0; np = pc + kc_blk; }
+          if (np < K) {
+            const int64_t nmc = std::min(mc_blk, M - ni), nkc = std::min(kc_blk, K - np);
+            pf.stride = g.lda;
+            if (g.trans_a) { pf.p = g.A + np * g.lda + ni; pf.rows = nkc; pf.run = nmc; }
+            else { pf.p = g.A + ni * g.lda + np; pf.rows = nmc; pf.run = nkc; }
+            const int64_t lines = pf.rows * ceil_div(pf.run, 16);
+            pf.per_call = ceil_div(lines, ceil_div(mc, MR) * ceil_div(nc, NR));
+          }
+        }
+        for (int64_t j = 0; j < nc; j += NR) {
+          const int64_t nr = std::min(NR, nc - j);
+          const float* bs = bpack + j * kc;
+          for (int64_t ir = 0; ir < mc; ir += MR) {
+            const int64_t mr = std::min(MR, mc - ir);
+            float* c = g.C + (ic + ir) * g.ldc + jc + j;
+            const float* as = apack + ir * kc;
+            pf.step();
+            if (mr == MR && nr == NR)
+              gemm_f32_6x16__avx2_microkernel(kc, as, bs, c, g.ldc, g.alpha, beta);
+            else
+              gemm_f32_6x16__avx2_edge(mr, nr, kc, as, bs, c, g.ldc, g.alpha, beta);
           }
         }
       }
-      barrier();  // the next pc overwrites the shared B panel
     }
   }
+}
+
+// The sub-GEMM for rows [i0,i1) and columns [j0,j1) of C.
+GemmArgs sub_gemm(const GemmArgs& g, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
+  GemmArgs s = g;
+  s.M = i1 - i0;
+  s.N = j1 - j0;
+  s.A = g.trans_a ? g.A + i0 : g.A + i0 * g.lda;
+  s.B = g.trans_b ? g.B + j0 * g.ldb : g.B + j0;
+  s.C = g.C + i0 * g.ldc + j0;
+  return s;
 }
 
 }  // namespace
@@ -307,26 +325,45 @@ void gemm_f32__avx2(const GemmArgs& g) {
   // transposes), e.g. K = 576 -> 3 x 192, K = 1152 -> 5 x 232 (last 224), not 256,256,64.
   // It depends only on K, never on the thread count, so the summation order is fixed.
   const int64_t kc_blk = round_up(ceil_div(g.K, ceil_div(g.K, KC)), 8);
-  const int64_t nc_max = std::min(NC, round_up(g.N, NR));
-
-  // The B panel is shared by the team; it lives in the calling thread's buffer.
-  static thread_local PackBuffer bbuf;
-  float* bpack = bbuf.get(size_t(kc_blk * nc_max));
 
   // Threads: OpenMP's default team, unless we are already inside a parallel region (the caller
   // parallelises over a batch) or the problem is too small to pay for waking a team.
   int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
   if (double(g.M) * double(g.N) * double(g.K) < 64.0 * 64.0 * 64.0) nt = 1;
   if (nt <= 1) {
-    gemm_f32_thread(g, kc_blk, bpack, 0, 1, [] {});
+    gemm_f32_blocked(g, kc_blk);
     return;
+  }
+
+  // Threads split C into a tm x tn grid of rectangles (tm * tn = nt), cut on MR/NR tile edges,
+  // and each runs the whole blocked GEMM on its rectangle: no barriers, no shared buffers, so
+  // a thread that is descheduled (other jobs on the machine) never stalls the others mid-call.
+  // The price is that each thread packs its own operands: split rows and every thread packs
+  // all of B, split columns and every thread packs all of A. The grid minimises the slowest
+  // thread's cost, rows*cols*K multiply-adds + (rows+cols)*K packed floats, counting a packed
+  // float as 16 multiply-adds (the micro-kernel does 16 per cycle, packing moves about one float
+  // per cycle). For VGG16 shapes that means: split the longer side, evenly in whole tiles.
+  const int64_t slivers = ceil_div(g.M, MR), strips = ceil_div(g.N, NR);
+  int tm = nt, tn = 1;
+  double best = 1e300;
+  for (int m = 1; m <= nt; ++m) {
+    if (nt % m) continue;
+    const int n = nt / m;
+    const double rows = double(ceil_div(slivers, m) * MR), cols = double(ceil_div(strips, n) * NR);
+    const double cost = rows * cols + (rows + cols) * 16.0;
+    if (cost < best) { best = cost; tm = m; tn = n; }
   }
 #pragma omp parallel num_threads(nt)
   {
-    gemm_f32_thread(g, kc_blk, bpack, omp_get_thread_num(), omp_get_num_threads(),
-                    [] {
-#pragma omp barrier
-                    });
+    const int t = omp_get_thread_num(), nthr = omp_get_num_threads();
+    if (nthr == nt) {
+      const int64_t tr = t / tn, tc = t % tn;
+      const int64_t i0 = std::min(g.M, slivers * tr / tm * MR), i1 = std::min(g.M, slivers * (tr + 1) / tm * MR);
+      const int64_t j0 = std::min(g.N, strips * tc / tn * NR), j1 = std::min(g.N, strips * (tc + 1) / tn * NR);
+      if (i0 < i1 && j0 < j1) gemm_f32_blocked(sub_gemm(g, i0, i1, j0, j1), kc_blk);
+    } else if (t == 0) {
+      gemm_f32_blocked(g, kc_blk);  // got a smaller team than asked for: do it all here
+    }
   }
 }
 

@@ -138,7 +138,7 @@ TEST_CASE("conv2d: make_conv2d_shape follows Keras' padding rule") {
   CHECK(s.flops() == 2LL * 2 * 3 * 5 * 4 * 3 * 5 * 3);
 }
 
-TEST_CASE("conv2d: make_conv2d_shape rejects kernels that do not fit, with the sizes in the message") {
+TEST_CASE("conv2d: make_conv2d_shape rejects kernels that do not fit / with the sizes in the message") {
   CHECK_THROWS_WITH_AS(make_conv2d_shape(1, 3, 8, 1, 5, 3, 4, 1, 1, Padding::valid),
                        doctest::Contains("height: window 5 does not fit in size 3 with 'valid' padding"),
                        std::invalid_argument);
@@ -152,7 +152,7 @@ TEST_CASE("conv2d: make_conv2d_shape rejects kernels that do not fit, with the s
   CHECK(make_conv2d_shape(1, 3, 3, 1, 5, 5, 1, 1, 1, Padding::same).OH == 3);
 }
 
-TEST_CASE("conv2d: im2col path matches the direct definition (fwd, bwd data, bwd filter)") {
+TEST_CASE("conv2d: im2col path matches the direct definition (fwd / bwd data / bwd filter)") {
   // Every kernel size x stride x padding x channel count, with batch, image size, filter count
   // and bias cycling through their values so each appears with each of the others' neighbours.
   const int kernels[] = {1, 3, 5}, strides[] = {1, 2}, channels[] = {1, 3, 64};
@@ -175,13 +175,19 @@ TEST_CASE("conv2d: im2col path matches the direct definition (fwd, bwd data, bwd
   CHECK(i == 36);
 }
 
-TEST_CASE("conv2d: rectangular kernels, unequal strides and a kernel wider than the image") {
+TEST_CASE("conv2d: rectangular kernels / unequal strides and a kernel wider than the image") {
   const Conv2dShape a = make_conv2d_shape(2, 8, 6, 3, 3, 1, 4, 2, 1, Padding::same);
   check_against_definitions(a, true, 7);
   const Conv2dShape b = make_conv2d_shape(1, 5, 4, 2, 2, 5, 3, 1, 3, Padding::same);
   check_against_definitions(b, false, 8);
   const Conv2dShape c = make_conv2d_shape(1, 6, 6, 4, 4, 4, 5, 1, 1, Padding::same);  // pad 1 top, 2 bottom
   check_against_definitions(c, true, 9);
+}
+
+TEST_CASE("conv2d: many output pixels (several db summation chunks) / pointwise and 3x3") {
+  // N*OH*OW = 2*40*41 = 3280 rows of dy: more than one 1024-row chunk of the bias reduction.
+  check_against_definitions(make_conv2d_shape(2, 40, 41, 2, 1, 1, 3, 1, 1, Padding::valid), true, 11);
+  check_against_definitions(make_conv2d_shape(2, 40, 41, 2, 3, 3, 3, 1, 1, Padding::same), true, 12);
 }
 
 TEST_CASE("conv2d: tiling the im2col buffer gives the same result as one tile") {

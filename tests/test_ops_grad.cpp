@@ -8,7 +8,7 @@ using convis::test::check_gradients;
 using convis::test::distinct_values;
 using convis::test::random_tensor;
 
-TEST_CASE("gradcheck conv2d: every kernel size, stride, padding; input, kernel and bias") {
+TEST_CASE("gradcheck conv2d: every kernel size / stride / padding / input / kernel and bias") {
   struct Case { int N, H, W, C, K, OC, S; Padding p; bool bias; };
   const Case cases[] = {
       {2, 7, 5, 3, 3, 4, 1, Padding::same, true},   {2, 7, 5, 3, 3, 4, 2, Padding::same, true},
@@ -28,7 +28,7 @@ TEST_CASE("gradcheck conv2d: every kernel size, stride, padding; input, kernel a
   }
 }
 
-TEST_CASE("conv2d with fused ReLU equals relu(conv2d), values and gradients") {
+TEST_CASE("conv2d with fused ReLU equals relu(conv2d) / values and gradients") {
   Var x = Var::param(random_tensor({2, 7, 5, 3}, 4));
   Var w = Var::param(random_tensor({3, 3, 3, 5}, 5));
   Var b = Var::param(random_tensor({5}, 6));
@@ -105,7 +105,7 @@ TEST_CASE("gradcheck shapes and reductions") {
   check_gradients("l2_norm", [](const std::vector<Var>& v) { return l2_norm(v[0]); }, {x});
 }
 
-TEST_CASE("gradcheck softmax, log-softmax and cross-entropy") {
+TEST_CASE("gradcheck softmax / log-softmax and cross-entropy") {
   Var z = Var::param(random_tensor({3, 5}, 19, -2.f, 2.f));
   check_gradients("softmax", [](const std::vector<Var>& v) { return softmax(v[0]); }, {z}, 1e-2, 1e-3, 1e-2);
   check_gradients("log_softmax", [](const std::vector<Var>& v) { return log_softmax(v[0]); }, {z});

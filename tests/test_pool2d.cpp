@@ -113,7 +113,7 @@ TEST_CASE("pool2d: max pooling matches the definition and argmax points at the m
   }
 }
 
-TEST_CASE("pool2d: average pooling matches the definition, dividing by the valid cells") {
+TEST_CASE("pool2d: average pooling matches the definition / dividing by the valid cells") {
   for (const PoolCase& pc : kCases) {
     const Pool2dShape s = make_pool2d_shape(pc.N, pc.H, pc.W, pc.C, pc.K, pc.K, pc.S, pc.S, pc.p);
     CAPTURE(describe(s, pc.p));
@@ -163,7 +163,7 @@ TEST_CASE("pool2d: max pooling ties go to the first maximum in row-major window 
   CHECK(dx == want);
 }
 
-TEST_CASE("pool2d: padding never wins a max, even against negative values") {
+TEST_CASE("pool2d: padding never wins a max / even against negative values") {
   // 3x3 same stride 1 on an all-negative 2x2 image: every window has padding cells (which would
   // be 0 if read as zeros), yet the result must be the largest real value.
   const float x[4] = {-4, -3, -2, -1};

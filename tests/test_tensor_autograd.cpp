@@ -20,7 +20,7 @@ std::string error_of(const std::function<void()>& f) {
 }
 }  // namespace
 
-TEST_CASE("tensor: shape, alignment, NHWC indexing, reshape shares, clone copies") {
+TEST_CASE("tensor: shape / alignment / NHWC indexing / reshape shares / clone copies") {
   Tensor t(Shape{2, 3, 4, 5});
   CHECK(t.numel() == 120);
   CHECK(t.shape().str() == "(2, 3, 4, 5)");
@@ -64,7 +64,7 @@ TEST_CASE("bad input: shape mismatches throw naming both shapes") {
   }).find("does not fit") != std::string::npos);
 }
 
-TEST_CASE("tape: fan-out accumulates (y = x*x + 3x, dy/dx = 2x + 3)") {
+TEST_CASE("tape: fan-out accumulates (y = x*x + 3x / dy/dx = 2x + 3)") {
   Var x = Var::param(Tensor::from({3}, {1.f, -2.f, 0.5f}));
   Var y = add(mul(x, x), mul_scalar(x, 3.f));
   Tape::current().backward(sum(y));
@@ -89,7 +89,7 @@ TEST_CASE("tape: backward from an output gradient") {
   Tape::current().clear();
 }
 
-TEST_CASE("tape: frozen parameters get no gradient; only the input gradient is computed") {
+TEST_CASE("tape: frozen parameters get no gradient / only the input gradient is computed") {
   Var x = Var::param(random_tensor({1, 6, 6, 3}, 30));
   Var w = Var::constant(random_tensor({3, 3, 3, 4}, 31));
   Var b = Var::constant(random_tensor({4}, 32));

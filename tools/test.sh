@@ -18,7 +18,7 @@ ctest --test-dir build --output-on-failure -j"$jobs"
 echo "== ASan+UBSan build (build-asan/)"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" \
   -DCONVIS_SANITIZE=ON -DCONVIS_BENCH=OFF >/dev/null
-cmake --build build-asan -j"$jobs" --target convis_tests
+cmake --build build-asan -j"$jobs"
 echo "== ASan+UBSan unit tests"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --output-on-failure -j"$jobs"

@@ -1,0 +1,128 @@
+#include "engine/model_io.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <stdexcept>
+
+#include "engine/model_config.h"
+
+namespace convis {
+
+std::string resolve_weights_path(const std::string& spec) {
+  const char* env = std::getenv("CONVIS_WEIGHTS_DIR");
+  const std::string dir = env && *env ? std::string(env) : std::string(CONVIS_SOURCE_DIR) + "/weights";
+  if (spec == "vgg16") return dir + "/vgg16_weights_tf_dim_ordering_tf_kernels.h5";
+  if (spec == "vgg16-notop") return dir + "/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5";
+  return spec;
+}
+
+namespace {
+
+// Canonical Keras 2 weight names for a layer type, in Keras' order.
+std::vector<std::string> canonical_names(const Layer& l) {
+  switch (l.type) {
+    case LayerType::conv2d:
+    case LayerType::dense:
+      return l.use_bias ? std::vector<std::string>{"kernel:0", "bias:0"} : std::vector<std::string>{"kernel:0"};
+    case LayerType::batch_norm: {
+      std::vector<std::string> n;
+      if (l.bn_scale) n.push_back("gamma:0");
+      if (l.bn_center) n.push_back("beta:0");
+      n.push_back("moving_mean:0");
+      n.push_back("moving_variance:0");
+      return n;
+    }
+    default: return {};
+  }
+}
+
+std::string short_name(const std::string& n) {  // "kernel:0" -> "kernel"
+  return n.substr(0, n.find(':'));
+}
+
+// A bare weights file is VGG16 when it has VGG16's conv layers; with fc1..predictions, the top.
+bool looks_like_vgg16(const KerasFile& f, bool& top) {
+  for (const char* n : {"block1_conv1", "block3_conv3", "block5_conv3"})
+    if (!f.find(n)) return false;
+  top = f.find("predictions") != nullptr;
+  return true;
+}
+
+}  // namespace
+
+void assign_weights(Model& m, const KerasFile& f) {
+  if (!m.built_h()) m.build();
+  Shape in{m.built_h(), m.built_w(), m.input_c};
+  for (Layer& l : m.layers) {
+    const std::vector<Shape> want = l.expected_weight_shapes(in);
+    in = l.output_shape;
+    if (want.empty()) continue;
+    const LayerWeights* lw = f.find(l.name);
+    if (!lw) throw std::invalid_argument("weights file '" + f.path + "': no weights for layer '" + l.name + "'");
+    const std::vector<std::string> names = canonical_names(l);
+    if (lw->weights.size() != want.size())
+      throw std::invalid_argument("weights file '" + f.path + "': layer '" + l.name + "' has " +
+                                  std::to_string(lw->weights.size()) + " weights, model expects " +
+                                  std::to_string(want.size()) + " (" + l.class_name + ")");
+    l.weights.clear();
+    l.weight_names = names;
+    for (size_t i = 0; i < want.size(); ++i) {
+      const Tensor& t = lw->weights[i].value;
+      if (t.shape() != want[i])
+        throw std::invalid_argument("weights file '" + f.path + "': layer '" + l.name + "' " + short_name(names[i]) +
+                                    " is " + t.shape().str() + ", model expects " + want[i].str());
+      l.weights.push_back(Var::constant(t));
+    }
+  }
+}
+
+Model load_model(const std::string& spec, int input_h, int input_w) {
+  const std::string path = resolve_weights_path(spec);
+  if (path != spec && !std::filesystem::exists(path))
+    throw std::invalid_argument("'" + spec + "' means " + path + ", which is not there: run weights/fetch_vgg16.sh " +
+                                (spec == "vgg16" ? "full" : "notop") + " first (it needs a network)");
+  const KerasFile f = read_keras_h5(path);
+  Model m;
+  if (!f.model_config.empty()) {
+    m = model_from_config(f.model_config);
+  } else {
+    bool top = false;
+    if (!looks_like_vgg16(f, top))
+      throw std::invalid_argument("weights file '" + path +
+                                  "' has no model_config and its layer names are not VGG16's; convis can build "
+                                  "VGG16 from bare weights, other models need a model.save() file");
+    m = vgg16(top);
+  }
+  const int h = input_h > 0 ? input_h : (m.input_h > 0 ? m.input_h : 224);
+  const int w = input_w > 0 ? input_w : (m.input_w > 0 ? m.input_w : h);
+  m.build(h, w);
+  assign_weights(m, f);
+  return m;
+}
+
+std::vector<LayerWeights> model_weights(const Model& m, KerasLayout layout) {
+  std::vector<LayerWeights> out;
+  for (const Layer& l : m.layers) {
+    LayerWeights lw;
+    lw.layer = l.name;
+    for (size_t i = 0; i < l.weights.size(); ++i) {
+      std::string n = i < l.weight_names.size() ? l.weight_names[i] : "weight_" + std::to_string(i) + ":0";
+      if (layout == KerasLayout::keras1) {
+        // keras.applications' Theano-era names: <layer>_W_1:0, <layer>_b_1:0 (others by position).
+        const std::string s = short_name(n);
+        n = l.name + (s == "kernel" ? "_W_1:0" : s == "bias" ? "_b_1:0" : "_" + s + "_1:0");
+      } else if (layout == KerasLayout::keras3) {
+        n = "vars/" + std::to_string(i);
+      }
+      lw.weights.push_back(NamedTensor{n, l.weights[i].value()});
+    }
+    out.push_back(std::move(lw));
+  }
+  return out;
+}
+
+void save_model(const Model& m, const std::string& path, KerasLayout layout) {
+  write_keras_h5(path, layout, model_weights(m, layout), layout == KerasLayout::model ? model_to_config(m) : "");
+}
+
+}  // namespace convis

@@ -1,0 +1,114 @@
+// vis_tool classify: top-k classes of an image, as Keras' decode_predictions prints them.
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <numeric>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/class_index.h"
+#include "engine/model_io.h"
+#include "engine/ops.h"
+#include "tools/cli.h"
+#include "tools/commands.h"
+#include "vis/image.h"
+
+namespace convis::cli {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// --classes, else a class index beside the weights whose name the weights' name starts with
+// (darknet_tiny_imagenet.h5 -> darknet_tiny_class_index.json), else, for VGG16, the Keras index
+// that weights/fetch_vgg16.sh fetches next to the weights. Empty: print indices only.
+std::string find_class_index(const Args& args, const std::string& weights_path, const Model& m) {
+  if (args.has("classes")) return args.get("classes", "");
+  const fs::path w(weights_path);
+  const std::string stem = w.stem().string();
+  std::error_code ec;
+  const fs::path dir = w.has_parent_path() ? w.parent_path() : fs::path(".");
+  std::string best;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const std::string n = e.path().filename().string();
+    const std::string suffix = "_class_index.json";
+    if (n.size() <= suffix.size() || n.compare(n.size() - suffix.size(), suffix.size(), suffix) != 0) continue;
+    const std::string prefix = n.substr(0, n.size() - suffix.size());
+    if (stem.compare(0, prefix.size(), prefix) == 0 && prefix.size() > best.size()) best = prefix;
+  }
+  if (!best.empty()) return (dir / (best + "_class_index.json")).string();
+  if (m.name == "vgg16") {
+    const fs::path keras = dir / "imagenet_class_index.json";
+    if (fs::exists(keras, ec)) return keras.string();
+  }
+  return "";
+}
+
+}  // namespace
+
+int run_classify(const std::vector<std::string>& argv) {
+  Args args("classify", argv, {"json"});
+  args.allow_only({"weights", "image", "top", "preprocess", "classes", "json"});
+  const std::string spec = args.require("weights");
+  const std::string image = args.require("image");
+  const int top = args.get_int("top", 5);
+  if (top <= 0) throw UsageError("classify: --top must be positive, got " + std::to_string(top));
+
+  const Model m = load_model(spec);
+  const Layer& last = m.layers.back();
+  if (last.output_shape.rank() != 1)
+    throw std::invalid_argument("model '" + m.name + "' ends in layer '" + last.name + "' with output " +
+                                last.output_shape.str() +
+                                ", not class scores (for VGG16 use the file with the top: --weights vgg16)");
+  const Preprocess pre = parse_preprocess(args.get("preprocess", m.name == "vgg16" ? "caffe" : "unit"));
+  const std::string weights_path = resolve_weights_path(spec);
+  const std::string classes_path = find_class_index(args, weights_path, m);
+  std::vector<ClassLabel> labels;
+  if (!classes_path.empty()) labels = read_class_index(classes_path);
+  const int64_t K = last.output_shape[0];
+  if (!labels.empty() && int64_t(labels.size()) != K)
+    throw std::invalid_argument("class index '" + classes_path + "' has " + std::to_string(labels.size()) +
+                                " classes, the model outputs " + std::to_string(K));
+
+  const Image img = load_image(image, m.input_c == 1 ? 1 : 3);
+  const Tensor x = preprocess(resize_bilinear(img, m.built_h(), m.built_w()), pre);
+  Tensor probs;
+  {
+    NoGrad no_grad;
+    Var y = m.forward(Var::constant(x));
+    probs = m.outputs_probabilities() ? y.value() : softmax(y).value();
+  }
+  std::vector<int> order(static_cast<size_t>(K));
+  std::iota(order.begin(), order.end(), 0);
+  const int k = int(std::min<int64_t>(top, K));
+  std::partial_sort(order.begin(), order.begin() + k, order.end(),
+                    [&](int a, int b) { return probs[a] > probs[b]; });
+
+  if (args.has("json")) {
+    nlohmann::json out = {{"image", image}, {"weights", weights_path}, {"preprocess", preprocess_name(pre)},
+                          {"input_size", {m.built_h(), m.built_w()}}, {"predictions", nlohmann::json::array()}};
+    for (int r = 0; r < k; ++r) {
+      const int c = order[size_t(r)];
+      out["predictions"].push_back({{"rank", r + 1}, {"index", c}, {"probability", probs[c]},
+                                    {"wnid", labels.empty() ? "" : labels[size_t(c)].id},
+                                    {"name", labels.empty() ? std::to_string(c) : labels[size_t(c)].name}});
+    }
+    std::printf("%s\n", out.dump(2).c_str());
+    return 0;
+  }
+  std::printf("%s: %dx%d, resized (bilinear) to %dx%d, preprocessing '%s'%s\n", image.c_str(), img.width, img.height,
+              m.built_w(), m.built_h(), preprocess_name(pre),
+              m.outputs_probabilities() ? "" : ", softmax over the model's logits");
+  if (labels.empty()) std::printf("(no class index found: pass --classes FILE.json to name the classes)\n");
+  for (int r = 0; r < k; ++r) {
+    const int c = order[size_t(r)];
+    if (labels.empty())
+      std::printf("%2d. class %-5d %.4f\n", r + 1, c, probs[c]);
+    else
+      std::printf("%2d. %-10s %-28s %.4f\n", r + 1, labels[size_t(c)].id.c_str(), labels[size_t(c)].name.c_str(),
+                  probs[c]);
+  }
+  return 0;
+}
+
+}  // namespace convis::cli

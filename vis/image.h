@@ -1,0 +1,46 @@
+#pragma once
+// Images in and out of the model: decoding (PNG, JPEG, BMP, ... via stb_image), resizing, and
+// the preprocessing modes of keras.applications and torchvision.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "engine/tensor.h"
+
+namespace convis {
+
+// 8-bit pixels, row-major, `channels` interleaved (3 = RGB, 1 = grey).
+struct Image {
+  int width = 0, height = 0, channels = 0;
+  std::vector<uint8_t> pixels;
+};
+
+// Decodes any image stb_image reads; grey, grey+alpha and RGBA become RGB (channels = 3), or
+// grey (channels = 1) when want_channels is 1. Throws naming the file and stb's reason.
+Image load_image(const std::string& path, int want_channels = 3);
+
+// Bilinear resize to h x w in float, antialiased when shrinking, as PIL's Image.resize(BILINEAR)
+// (and tf.image.resize(..., "bilinear", antialias=True)): plain bilinear interpolation with
+// half-pixel centres when enlarging, a tent over the whole footprint when shrinking.
+// Returns (h, w, channels), values in 0..255. Hand-written (one short function) because Debian's
+// stb_image_resize 0.97 aborts with an assertion in this very filter on some shrink ratios
+// (e.g. 300 -> 224 pixels, a photo's height going to VGG16's input).
+Tensor resize_bilinear(const Image& img, int h, int w);
+
+// How pixel values in 0..255 become model inputs.
+enum class Preprocess {
+  caffe,  // keras.applications VGG16/ResNet50: RGB -> BGR, subtract the ImageNet BGR means 103.939, 116.779, 123.68
+  unit,   // x / 255
+  tf,     // x / 127.5 - 1
+  torch,  // x / 255, then (x - mean) / std with ImageNet's RGB mean 0.485, 0.456, 0.406 and std 0.229, 0.224, 0.225
+};
+Preprocess parse_preprocess(const std::string& name);  // throws listing the valid names
+const char* preprocess_name(Preprocess p);
+
+// (h, w, c) pixels in 0..255 -> a (1, h, w, c) model input, in place of a copy.
+Tensor preprocess(const Tensor& hwc, Preprocess mode);
+
+// Loads, resizes and preprocesses an image into a (1, h, w, c) batch (c = 1 or 3).
+Tensor load_input(const std::string& path, int h, int w, int c, Preprocess mode);
+
+}  // namespace convis
