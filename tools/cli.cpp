@@ -54,6 +54,28 @@ double Args::get_double(const std::string& name, double fallback) const {
   return x;
 }
 
+namespace {
+
+std::vector<std::pair<int, Subcommand>>& registry() {
+  static std::vector<std::pair<int, Subcommand>> r;  // function-local: safe during static init
+  return r;
+}
+
+}  // namespace
+
+Registration::Registration(int order, Subcommand command) { registry().emplace_back(order, command); }
+
+const std::vector<Subcommand>& subcommands() {
+  static const std::vector<Subcommand> sorted = [] {
+    auto r = registry();
+    std::stable_sort(r.begin(), r.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::vector<Subcommand> out;
+    for (const auto& e : r) out.push_back(e.second);
+    return out;
+  }();
+  return sorted;
+}
+
 void Args::allow_only(const std::vector<std::string>& known) const {
   for (const auto& kv : values_)
     if (std::find(known.begin(), known.end(), kv.first) == known.end())

@@ -37,7 +37,15 @@ struct Subcommand {
   int (*run)(const std::vector<std::string>& argv);
 };
 
-// Every subcommand vis_tool knows, in the order --help lists them.
+// Every subcommand vis_tool knows, in the order --help lists them (by `order`).
 const std::vector<Subcommand>& subcommands();
+
+// Each tools/cmd_*.cpp registers its subcommands with a file-scope object:
+//   static const Registration reg(30, {"classify", "one line", "help text", run_classify});
+// `order` sorts --help's list: 10s inspect models, 20s make files, 30s classify and numbers,
+// 40s-60s visualisations, 70s training, 80s teaching, 90s the demo.
+struct Registration {
+  Registration(int order, Subcommand command);
+};
 
 }  // namespace convis::cli

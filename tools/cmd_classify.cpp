@@ -10,7 +10,6 @@
 #include "engine/model_io.h"
 #include "engine/ops.h"
 #include "tools/cli.h"
-#include "tools/commands.h"
 #include "vis/image.h"
 
 namespace convis::cli {
@@ -46,7 +45,7 @@ std::string find_class_index(const Args& args, const std::string& weights_path, 
 
 }  // namespace
 
-int run_classify(const std::vector<std::string>& argv) {
+static int run_classify(const std::vector<std::string>& argv) {
   Args args("classify", argv, {"json"});
   args.allow_only({"weights", "image", "top", "preprocess", "classes", "json"});
   const std::string spec = args.require("weights");
@@ -110,5 +109,17 @@ int run_classify(const std::vector<std::string>& argv) {
   }
   return 0;
 }
+
+static const Registration reg_classify(30, {"classify", "top-k ImageNet-style classes of an image",
+       "vis_tool classify --weights F --image I [--top 5] [--preprocess caffe|unit|tf|torch]\n"
+       "                  [--classes J] [--json]\n\n"
+       "The image (PNG, JPEG, BMP, ...; grey and RGBA become RGB) is resized to the model's input\n"
+       "size with a bilinear (triangle) filter and preprocessed: VGG16 defaults to Keras' caffe mode\n"
+       "(RGB->BGR, minus the ImageNet means), other models to unit (x/255). Models that end in logits\n"
+       "get a softmax. --classes names a Keras-style class index; by default convis looks for\n"
+       "<name>_class_index.json beside the weights (and imagenet_class_index.json for VGG16).\n\n"
+       "example:\n  vis_tool classify --weights ../shared/data/models/darknet_tiny_imagenet.h5 \\\n"
+       "      --image ../shared/data/images/coffee.png --top 3",
+       run_classify});
 
 }  // namespace convis::cli

@@ -3,11 +3,10 @@
 
 #include "engine/model_io.h"
 #include "tools/cli.h"
-#include "tools/commands.h"
 
 namespace convis::cli {
 
-int run_summary(const std::vector<std::string>& argv) {
+static int run_summary(const std::vector<std::string>& argv) {
   Args args("summary", argv, {});
   args.allow_only({"weights", "input-size"});
   const int size = args.get_int("input-size", 0);
@@ -17,7 +16,7 @@ int run_summary(const std::vector<std::string>& argv) {
   return 0;
 }
 
-int run_init(const std::vector<std::string>& argv) {
+static int run_init(const std::vector<std::string>& argv) {
   Args args("init", argv, {"top"});
   args.allow_only({"arch", "top", "layout", "seed", "out"});
   const std::string arch = args.get("arch", "vgg16");
@@ -34,5 +33,23 @@ int run_init(const std::vector<std::string>& argv) {
                args.has("top") ? "" : " (no top)", seed, static_cast<long long>(m.param_count()), layout_name(layout));
   return 0;
 }
+
+static const Registration reg_summary(10, {"summary", "the Keras-style table of a model's layers, output shapes and parameters",
+       "vis_tool summary --weights F [--input-size N]\n\n"
+       "  --weights F       a Keras .h5 file (model.save(), save_weights(), keras.applications, Keras 3\n"
+       "                    .weights.h5), or vgg16 / vgg16-notop for the fetched VGG16 files\n"
+       "  --input-size N    input height and width for models whose size is free (default 224)\n\n"
+       "example:\n  vis_tool summary --weights vgg16-notop --input-size 96",
+       run_summary});
+
+static const Registration reg_init(20, {"init", "write a VGG16 file with random (He-normal) weights, in any Keras layout",
+       "vis_tool init --arch vgg16 [--top] --layout keras1|keras2|model|keras3 --seed S --out F\n\n"
+       "  --top             include flatten, fc1, fc2 and predictions (224x224 input)\n"
+       "  --layout L        keras1: the keras.applications file layout (block1_conv1_W_1:0 ...)\n"
+       "                    keras2: Keras 2 save_weights(); model: Keras 2 model.save() with model_config\n"
+       "                    keras3: Keras 3 .weights.h5 (layers/<name>/vars/0 ...). Default keras1\n"
+       "  --seed S          random seed (default 0): the same seed gives the same file\n\n"
+       "example:\n  vis_tool init --arch vgg16 --top --layout keras1 --seed 1 --out /tmp/vgg16_random.h5",
+       run_init});
 
 }  // namespace convis::cli

@@ -7,7 +7,6 @@
 #include "engine/npy.h"
 #include "engine/ops.h"
 #include "tools/cli.h"
-#include "tools/commands.h"
 
 namespace convis::cli {
 
@@ -35,7 +34,7 @@ Loaded load(const Args& args) {
 
 }  // namespace
 
-int run_forward(const std::vector<std::string>& argv) {
+static int run_forward(const std::vector<std::string>& argv) {
   Args args("forward", argv, {});
   args.allow_only({"weights", "input", "layer", "out"});
   const std::string out = args.require("out");
@@ -50,7 +49,7 @@ int run_forward(const std::vector<std::string>& argv) {
   return 0;
 }
 
-int run_grad(const std::vector<std::string>& argv) {
+static int run_grad(const std::vector<std::string>& argv) {
   Args args("grad", argv, {});
   args.allow_only({"weights", "input", "layer", "filter", "out"});
   const std::string out = args.require("out");
@@ -71,5 +70,19 @@ int run_grad(const std::vector<std::string>& argv) {
   std::printf("%s\n", out.c_str());
   return 0;
 }
+
+static const Registration reg_forward(35, {"forward", "run a model up to a layer on a .npy input, write the output as .npy",
+       "vis_tool forward --weights F --input X.npy --layer L --out Y.npy\n\n"
+       "X is float32 NHWC (N, H, W, C), used as given (no preprocessing). Y is the output of layer L\n"
+       "after its activation. NPY v1/v2/v3, little-endian float32, C order.\n\n"
+       "example:\n  vis_tool forward --weights /tmp/vgg16_random.h5 --input x.npy --layer block3_conv1 --out y.npy",
+       run_forward});
+
+static const Registration reg_grad(36, {"grad", "gradient of one filter's mean activation with respect to a .npy input",
+       "vis_tool grad --weights F --input X.npy --layer L --filter K --out G.npy\n\n"
+       "G = d/dX of the sum over the batch of the mean over (H, W) of channel K of layer L's output\n"
+       "(after its activation; for a dense layer, of unit K). Same formats as forward.\n\n"
+       "example:\n  vis_tool grad --weights /tmp/vgg16_random.h5 --input x.npy --layer block5_conv3 --filter 7 --out g.npy",
+       run_grad});
 
 }  // namespace convis::cli
