@@ -59,7 +59,7 @@ static int run_classify(const std::vector<std::string>& argv) {
     throw std::invalid_argument("model '" + m.name + "' ends in layer '" + last.name + "' with output " +
                                 last.output_shape.str() +
                                 ", not class scores (for VGG16 use the file with the top: --weights vgg16)");
-  const Preprocess pre = parse_preprocess(args.get("preprocess", m.name == "vgg16" ? "caffe" : "unit"));
+  const Preprocess pre = args.has("preprocess") ? parse_preprocess(args.get("preprocess", "")) : default_preprocess(m);
   const std::string weights_path = resolve_weights_path(spec);
   const std::string classes_path = find_class_index(args, weights_path, m);
   std::vector<ClassLabel> labels;

@@ -112,6 +112,8 @@ Preprocess parse_preprocess(const std::string& name) {
   throw std::invalid_argument("unknown preprocessing '" + name + "' (caffe, unit, tf, torch)");
 }
 
+Preprocess default_preprocess(const Model& m) { return m.name == "vgg16" ? Preprocess::caffe : Preprocess::unit; }
+
 const char* preprocess_name(Preprocess p) {
   switch (p) {
     case Preprocess::caffe: return "caffe";

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/model.h"
 #include "engine/tensor.h"
 
 namespace convis {
@@ -35,6 +36,8 @@ enum class Preprocess {
   torch,  // x / 255, then (x - mean) / std with ImageNet's RGB mean 0.485, 0.456, 0.406 and std 0.229, 0.224, 0.225
 };
 Preprocess parse_preprocess(const std::string& name);  // throws listing the valid names
+// The mode a model was trained with: caffe for VGG16 (keras.applications), unit (x/255) otherwise.
+Preprocess default_preprocess(const Model& m);
 const char* preprocess_name(Preprocess p);
 
 // (h, w, c) pixels in 0..255 -> a (1, h, w, c) model input, in place of a copy.
