@@ -4,9 +4,11 @@
 // padded with spaces and a newline so that the data starts at a multiple of 64 bytes.
 #include "engine/npy.h"
 
+#include <cctype>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
-#include <regex>
+#include <limits>
 #include <stdexcept>
 #include <vector>
 
@@ -33,6 +35,32 @@ std::string dict_value(const std::string& header, const std::string& key) {
   std::string s = header.substr(v, end - v);
   while (!s.empty() && s.back() == ' ') s.pop_back();
   return s;
+}
+
+// "(2, 3)", "(3,)", "()" -> dims; Python 2's long suffix ("3L") is accepted. Anything else
+// (a negative or missing size, a stray character) is not a shape NumPy writes: false.
+bool parse_shape(const std::string& text, std::vector<int64_t>& dims) {
+  if (text.size() < 2 || text.front() != '(' || text.back() != ')') return false;
+  size_t i = 1;
+  const size_t end = text.size() - 1;
+  auto skip_spaces = [&] { while (i < end && text[i] == ' ') ++i; };
+  skip_spaces();
+  while (i < end) {
+    if (!std::isdigit(static_cast<unsigned char>(text[i]))) return false;
+    int64_t v = 0;
+    for (; i < end && std::isdigit(static_cast<unsigned char>(text[i])); ++i) {
+      if (v > (std::numeric_limits<int64_t>::max() - 9) / 10) return false;
+      v = v * 10 + (text[i] - '0');
+    }
+    if (i < end && text[i] == 'L') ++i;
+    dims.push_back(v);
+    skip_spaces();
+    if (i == end) return true;
+    if (text[i] != ',') return false;
+    ++i;
+    skip_spaces();
+  }
+  return true;
 }
 
 }  // namespace
@@ -71,12 +99,26 @@ Tensor read_npy(const std::string& path) {
   const std::string shape_text = dict_value(header, "shape");
   if (shape_text.empty()) bad(path, "header has no shape");
   std::vector<int64_t> dims;
-  static const std::regex number("[0-9]+");
-  for (auto it = std::sregex_iterator(shape_text.begin(), shape_text.end(), number); it != std::sregex_iterator(); ++it)
-    dims.push_back(std::stoll(it->str()));
+  if (!parse_shape(shape_text, dims)) bad(path, "shape " + shape_text + " is not a tuple of non-negative sizes");
   if (dims.size() > 4) bad(path, "shape " + shape_text + " has rank " + std::to_string(dims.size()) + "; at most 4");
+  // Compare the size the header claims with the bytes really there before allocating: a damaged
+  // header must be an error naming the file, not a failed multi-terabyte allocation.
+  std::error_code ec;
+  const uint64_t file_bytes = std::filesystem::file_size(path, ec);
+  const uint64_t offset = 8 + (major == 1 ? 2 : 4) + uint64_t(header_len);
+  const uint64_t found = ec || file_bytes < offset ? 0 : file_bytes - offset;
+  uint64_t needed = 4;
+  bool too_big = false;
+  for (int64_t d : dims) {
+    if (d != 0 && needed > std::numeric_limits<uint64_t>::max() / uint64_t(d)) too_big = true;
+    needed *= uint64_t(d);
+  }
+  if (too_big || needed > found)
+    bad(path, "truncated data: shape " + shape_text + " needs " +
+                  (too_big ? std::string("more than 2^64") : std::to_string(needed)) + " bytes, found " +
+                  std::to_string(found));
   Tensor t{Shape(dims)};
-  const std::streamsize bytes = std::streamsize(t.numel()) * 4;
+  const std::streamsize bytes = std::streamsize(needed);
   in.read(reinterpret_cast<char*>(t.data()), bytes);
   if (in.gcount() != bytes)
     bad(path, "truncated data: shape " + t.shape().str() + " needs " + std::to_string(bytes) + " bytes, found " +

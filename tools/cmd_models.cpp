@@ -1,5 +1,7 @@
 // vis_tool summary and init: look inside a Keras file, or make one with random weights.
 #include <cstdio>
+#include <filesystem>
+#include <stdexcept>
 
 #include "engine/model_io.h"
 #include "tools/cli.h"
@@ -24,6 +26,10 @@ static int run_init(const std::vector<std::string>& argv) {
   const KerasLayout layout = parse_layout(args.get("layout", "keras1"));
   const std::string out = args.require("out");
   const int seed = args.get_int("seed", 0);
+  // Fail before seconds of random numbers (138M for --top), with the message the writer would give.
+  const std::filesystem::path parent = std::filesystem::path(out).parent_path();
+  if (!parent.empty() && !std::filesystem::is_directory(parent))
+    throw std::runtime_error("cannot write '" + out + "': directory '" + parent.string() + "' does not exist");
   Model m = vgg16(args.has("top"));
   m.build(m.input_h ? m.input_h : 224, m.input_w ? m.input_w : 224);
   init_he_normal(m, uint32_t(seed));

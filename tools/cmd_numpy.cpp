@@ -24,6 +24,8 @@ Loaded load(const Args& args) {
   r.x = read_npy(input);
   if (r.x.rank() != 4)
     throw std::invalid_argument("input '" + input + "' has shape " + r.x.shape().str() + ", expected (N, H, W, C)");
+  if (r.x.dim(0) == 0 || r.x.dim(1) == 0 || r.x.dim(2) == 0)
+    throw std::invalid_argument("input '" + input + "' has shape " + r.x.shape().str() + ": N, H and W must be at least 1");
   r.model = load_model(args.require("weights"), int(r.x.dim(1)), int(r.x.dim(2)));
   if (r.x.dim(3) != r.model.input_c)
     throw std::invalid_argument("input '" + input + "' has " + std::to_string(r.x.dim(3)) + " channels, model '" +

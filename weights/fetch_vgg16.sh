@@ -17,24 +17,24 @@ esac
 index_url=https://storage.googleapis.com/download.tensorflow.org/data/imagenet_class_index.json
 index_md5=c2c37ea517e94d9795004a39431a14cb
 
-no_network() {  # url partial-file
-  [[ -s "$2" ]] || rm -f "$2"   # keep a partial download for resuming, drop an empty one
+no_network() {  # url out expected
+  [[ -s "$2.part" ]] || rm -f "$2.part"   # keep a partial download for resuming, drop an empty one
   cat >&2 <<MSG
 fetch_vgg16.sh: could not download $1.
   This machine seems to have no network access to storage.googleapis.com.
-  Either run this script on a machine with a network and copy weights/$file here, or download
-    $base/$file
-  by any means and put it in $(pwd)/ (expected: $size bytes, md5 $md5).
+  Either run this script on a machine with a network and copy weights/$2 here, or download
+    $1
+  by any means and put it in $(pwd)/ (expected: $3).
   Without the real weights, 'vis_tool init --arch vgg16 --top --out F.h5' makes a random VGG16.
 MSG
   exit 1
 }
 
-download() {  # url out
+download() {  # url out expected
   if command -v curl >/dev/null; then
-    curl -fL --retry 3 --connect-timeout 20 -C - --progress-bar -o "$2.part" "$1" || no_network "$1" "$2.part"
+    curl -fL --retry 3 --connect-timeout 20 -C - --progress-bar -o "$2.part" "$1" || no_network "$@"
   elif command -v wget >/dev/null; then
-    wget -c -q --show-progress -O "$2.part" "$1" || no_network "$1" "$2.part"
+    wget -c -q --show-progress -O "$2.part" "$1" || no_network "$@"
   else
     echo "fetch_vgg16.sh: needs curl or wget (apt-get install curl)" >&2; exit 1
   fi
@@ -56,14 +56,14 @@ if [[ -f "$file" ]] && verify "$file" "$size" "$md5"; then
   echo "$file is already here and checks out"
 else
   echo "downloading $file ($size bytes)"
-  download "$base/$file" "$file"
+  download "$base/$file" "$file" "$size bytes, md5 $md5"
   verify "$file.part" "$size" "$md5"
   mv "$file.part" "$file"
   echo "ok: weights/$file (md5 $md5)"
 fi
 
 if [[ ! -f imagenet_class_index.json ]]; then
-  download "$index_url" imagenet_class_index.json
+  download "$index_url" imagenet_class_index.json "md5 $index_md5, the class index of keras.applications"
   verify imagenet_class_index.json.part "" "$index_md5"
   mv imagenet_class_index.json.part imagenet_class_index.json
   echo "ok: weights/imagenet_class_index.json"

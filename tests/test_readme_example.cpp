@@ -1,0 +1,53 @@
+// The C++ example of README.md, compiled and checked, so the README cannot drift from the API.
+// (Keep the two in sync: the code between the BEGIN/END markers is pasted into the README.)
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+// BEGIN README EXAMPLE
+#include "engine/model.h"  // Model, Layer, vgg16(), init_he_normal()
+#include "engine/ops.h"    // conv2d, relu, mean, channel, ... (each with its backward pass)
+
+using namespace convis;
+
+// How much does pixel (y, x) of an image change the mean activation of one VGG16 filter?
+// This gradient is the first step of activation maximisation.
+Tensor filter_gradient(const Tensor& image /* (1, 96, 96, 3) */) {
+  Model vgg = vgg16(/*include_top=*/false);       // Keras' layer names: block1_conv1 ... block5_pool
+  vgg.build(96, 96);                              // output shapes for a 96x96 input
+  init_he_normal(vgg, /*seed=*/1);                // or: load_model("vgg16-notop", 96, 96)
+  vgg.set_trainable(false);                       // frozen weights: no weight-gradient work at all
+
+  Var x = Var::param(image);                      // we want d loss / d x
+  Var y = vgg.forward(x, vgg.layer_index("block3_conv1"));  // stops at that layer: (1, 24, 24, 256)
+  Var loss = mean(channel(y, 7));                 // mean activation of filter 7
+  Tape::current().backward(loss);                 // reverse mode; the tape is empty again afterwards
+  return x.grad();                                // (1, 96, 96, 3), same layout as the image
+}
+// END README EXAMPLE
+
+TEST_CASE("readme example: the filter gradient matches a central difference") {
+  Tensor img(Shape{1, 96, 96, 3});
+  for (int64_t i = 0; i < img.numel(); ++i) img[i] = float((i * 7919) % 255) - 127.f;
+  const Tensor g = filter_gradient(img);
+  REQUIRE(g.shape() == img.shape());
+
+  Model vgg = vgg16(false);
+  vgg.build(96, 96);
+  init_he_normal(vgg, 1);
+  auto loss_at = [&](const Tensor& x) {
+    NoGrad no_grad;
+    return double(mean(channel(vgg.forward(Var::constant(x), vgg.layer_index("block3_conv1")), 7)).value().item());
+  };
+  // The largest-gradient pixel: its numerical derivative must match the analytic one.
+  int64_t best = 0;
+  for (int64_t i = 1; i < g.numel(); ++i)
+    if (std::fabs(g[i]) > std::fabs(g[best])) best = i;
+  const float h = 0.5f;
+  Tensor xp = img.clone(), xm = img.clone();
+  xp[best] += h;
+  xm[best] -= h;
+  const double numeric = (loss_at(xp) - loss_at(xm)) / (2.0 * h);
+  CHECK(g[best] != 0.f);
+  CHECK(numeric == doctest::Approx(g[best]).epsilon(0.02));
+}
