@@ -58,7 +58,8 @@ Canvas blend(const Canvas& base, const Canvas& over, float alpha);
 Canvas hstack(const std::vector<Canvas>& parts, const std::vector<std::string>& titles = {}, int gap = 8);
 
 // ---- text -----------------------------------------------------------------------------------
-// Pixel height `px` (cap height roughly 0.7 px). Black unless told.
+// Pixel height `px` (cap height roughly 0.7 px). Black unless told. (x, y) is the top-left of the
+// line box: the text's ascent and descent fill rows y .. y + px - 1.
 int text_width(const std::string& text, int px);
 void draw_text(Canvas& c, int x, int y, const std::string& text, int px, Rgb colour = {0, 0, 0});
 // True when DejaVu Sans was found (else text is drawn with stb_easy_font).
@@ -77,7 +78,9 @@ struct GridOptions {
                        // integer factor, bilinear otherwise) so its longer side is tile_size
   int gap = 6;
   int title_px = 13;   // tile titles
-  int sheet_title_px = 18;
+  int sheet_title_px = 18;   // first line of `title`; further lines ('\n') are details, 3/4 size
+  Rgb background = {255, 255, 255};
+  bool frame = false;  // a 1-pixel grey frame just outside each tile (tiles that may be white at the edge)
 };
 Canvas make_grid(const std::vector<Tile>& tiles, const GridOptions& opt);
 
@@ -99,6 +102,9 @@ class Progress {
   Progress(std::string what, int64_t total);
   void update(int64_t done, const std::string& extra = "");
   void finish(const std::string& extra = "");  // final line with the total time
+  // On a terminal, erases the bar so that a line printed to stdout does not land on it; the next
+  // update() draws it again. Does nothing otherwise.
+  void clear();
 
  private:
   std::string what_;
