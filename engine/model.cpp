@@ -161,8 +161,16 @@ Var Model::forward(const Var& x, int last, bool pre_activation) const {
   if (xs.rank() != 4 || xs[3] != input_c)
     throw std::invalid_argument("model '" + name + "': input has shape " + xs.str() + ", expected (N, H, W, " +
                                 std::to_string(input_c) + ")");
+  return forward_from(x, 1, last, pre_activation);
+}
+
+Var Model::forward_from(const Var& x, int first, int last, bool pre_activation) const {
+  if (last < 0) last = int(layers.size()) - 1;
+  if (last >= int(layers.size()) || first < 1 || first > last + 1)
+    throw std::invalid_argument("forward_from: layers " + std::to_string(first) + ".." + std::to_string(last) +
+                                " out of range 1.." + std::to_string(layers.size() - 1));
   Var h = x;
-  for (int i = 1; i <= last; ++i) {
+  for (int i = first; i <= last; ++i) {
     const Layer& l = layers[size_t(i)];
     const bool act = !(pre_activation && i == last);
     const Var bias = l.use_bias && l.weights.size() > 1 ? l.weights[1] : Var();

@@ -77,6 +77,9 @@ class Model {
   // Runs x:(N,H,W,C) through layers 1..last (default: all). With pre_activation, the last layer's
   // activation (e.g. Conv2D's fused ReLU) is left out, as when maximising pre-ReLU outputs.
   Var forward(const Var& x, int last = -1, bool pre_activation = false) const;
+  // Runs h, the output of layer first - 1, through layers first..last (default: all); first = last + 1
+  // returns h. Grad-CAM uses it to differentiate the score with respect to a layer's output.
+  Var forward_from(const Var& h, int first, int last = -1, bool pre_activation = false) const;
 
   // Freezes or unfreezes every weight (frozen: backward does no weight-gradient work).
   void set_trainable(bool trainable) const;
@@ -101,5 +104,10 @@ void init_glorot_uniform(Model& m, uint32_t seed);
 // The VGG16 of keras.applications, with Keras' layer names. Without the top the spatial input
 // size is free (0 x 0 until build); with the top (flatten, fc1, fc2, predictions) it is 224x224.
 Model vgg16(bool include_top);
+
+// The CNN of the Keras tutorial, for 28x28x1 inputs (Fashion-MNIST), with the names Keras 2.11
+// gives a fresh Sequential: conv2d(32) max_pooling2d conv2d_1(64) max_pooling2d_1 conv2d_2(64)
+// flatten dense(64) dense_1(10, softmax); 93,322 parameters. Built, no weights (engine/model_tutorial.cpp).
+Model keras_tutorial_cnn();
 
 }  // namespace convis

@@ -13,6 +13,7 @@ std::string resolve_weights_path(const std::string& spec) {
   const std::string dir = env && *env ? std::string(env) : std::string(CONVIS_SOURCE_DIR) + "/weights";
   if (spec == "vgg16") return dir + "/vgg16_weights_tf_dim_ordering_tf_kernels.h5";
   if (spec == "vgg16-notop") return dir + "/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5";
+  if (spec == "fashion") return dir + "/fashion_cnn.h5";  // the tutorial CNN trained by vis_tool train
   return spec;
 }
 
@@ -78,9 +79,13 @@ void assign_weights(Model& m, const KerasFile& f) {
 
 Model load_model(const std::string& spec, int input_h, int input_w) {
   const std::string path = resolve_weights_path(spec);
-  if (path != spec && !std::filesystem::exists(path))
+  if (path != spec && !std::filesystem::exists(path)) {
+    if (spec == "fashion")
+      throw std::invalid_argument("'fashion' means " + path + ", which is not there: train it with "
+                                  "vis_tool train --out weights/fashion_cnn.h5 (see weights/README.md)");
     throw std::invalid_argument("'" + spec + "' means " + path + ", which is not there: run weights/fetch_vgg16.sh " +
                                 (spec == "vgg16" ? "full" : "notop") + " first (it needs a network)");
+  }
   const KerasFile f = read_keras_h5(path);
   Model m;
   if (!f.model_config.empty()) {

@@ -12,7 +12,8 @@
 namespace convis {
 
 // `spec` is a path, or an alias: `vgg16` / `vgg16-notop` (the official files fetched into
-// weights/ by weights/fetch_vgg16.sh). input_h/w choose the size of a model whose spatial input
+// weights/ by weights/fetch_vgg16.sh), `fashion` (weights/fashion_cnn.h5, the Keras tutorial CNN
+// that vis_tool train made on Fashion-MNIST). input_h/w choose the size of a model whose spatial input
 // is free (0: 224). Weights are frozen (requires_grad false); call set_trainable(true) to train.
 Model load_model(const std::string& spec, int input_h = 0, int input_w = 0);
 
