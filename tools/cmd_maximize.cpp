@@ -1,0 +1,278 @@
+// vis_tool maximize: activation maximisation, one picture per filter and a sheet (vis/maximize.h).
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <malloc.h>
+#include <memory>
+#include <random>
+#include <string>
+
+#include "engine/model_io.h"
+#include "tools/class_lookup.h"
+#include "tools/cli.h"
+#include "vis/maximize.h"
+#include "vis/render.h"
+
+namespace convis::cli {
+
+namespace {
+
+// "7", "0-15", "3,7,9-11" -> filter indices, in order. Range checks are the Maximizer's.
+std::vector<int> parse_filter_list(const std::string& what, const std::string& s) {
+  std::vector<int> out;
+  size_t pos = 0;
+  auto bad = [&]() {
+    return UsageError("maximize: --" + what + " expects a number, a range a-b or a list like 0-3,7; got '" + s + "'");
+  };
+  auto number = [&](size_t& i) {
+    if (i >= s.size() || !std::isdigit(static_cast<unsigned char>(s[i]))) throw bad();
+    long v = 0;
+    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) {
+      v = v * 10 + (s[i++] - '0');
+      if (v > 1000000) throw bad();
+    }
+    return int(v);
+  };
+  while (true) {
+    const int a = number(pos);
+    int b = a;
+    if (pos < s.size() && s[pos] == '-') b = number(++pos);
+    if (b < a) throw UsageError("maximize: --" + what + " range " + std::to_string(a) + "-" + std::to_string(b) +
+                                " runs backwards");
+    for (int f = a; f <= b; ++f) out.push_back(f);
+    if (pos == s.size()) break;
+    if (s[pos] != ',') throw bad();
+    ++pos;
+  }
+  return out;
+}
+
+Canvas image_canvas(const MaximizeResult& r) {
+  const Tensor& im = r.image;
+  const int h = int(im.dim(0)), w = int(im.dim(1));
+  if (im.dim(2) == 3) return render_rgb(im.data(), h, w, 0.f, 1.f);
+  return render_map(im.data(), h, w, 0.f, 1.f, Colormap::grey);
+}
+
+// "3", "0-15" for a run of consecutive filters, else "3,7,9" (or the first few and a count).
+std::string describe(const std::vector<int>& fs) {
+  bool run = true;
+  for (size_t k = 1; k < fs.size(); ++k) run = run && fs[k] == fs[k - 1] + 1;
+  if (fs.size() > 1 && run) return std::to_string(fs.front()) + "-" + std::to_string(fs.back());
+  std::string s;
+  for (size_t k = 0; k < fs.size() && k < 6; ++k) s += (k ? "," : "") + std::to_string(fs[k]);
+  if (fs.size() > 6) s += ",... (" + std::to_string(fs.size()) + ")";
+  return s;
+}
+
+std::string fmt_ms(double seconds) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.0f ms", seconds * 1000.0);
+  return buf;
+}
+
+std::string fmt(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, std::fabs(v) >= 100 ? "%.1f" : std::fabs(v) >= 1 ? "%.3f" : "%.4f", v);
+  return buf;
+}
+
+}  // namespace
+
+static int run_maximize(const std::vector<std::string>& argv) {
+  Args args("maximize", argv, {"all", "pre-relu"});
+  args.allow_only({"weights", "layer", "filter", "filters", "all", "method", "size", "iters", "step", "seed", "pre-relu",
+                   "batch", "out", "preprocess", "classes"});
+  const std::string spec = args.require("weights");
+  const std::string layer = args.require("layer");
+  const int given = int(args.has("filter")) + int(args.has("filters")) + int(args.has("all"));
+  if (given != 1) throw UsageError("maximize: give exactly one of --filter F, --filters a-b or --all");
+
+  MaximizeOptions opt;
+  opt.method = parse_maximize_method(args.get("method", "lucid"));
+  opt.size = args.get_int("size", 0);
+  if (args.has("size") && opt.size < 8) throw UsageError("maximize: --size must be at least 8, got " + args.get("size", ""));
+  opt.iters = args.get_int("iters", -1);
+  if (args.has("iters") && opt.iters < 1) throw UsageError("maximize: --iters must be positive, got " + args.get("iters", ""));
+  opt.step = float(args.get_double("step", 0.0));
+  if (args.has("step") && !(opt.step > 0.f)) throw UsageError("maximize: --step must be positive, got " + args.get("step", ""));
+  opt.batch = args.get_int("batch", 16);
+  if (opt.batch < 1) throw UsageError("maximize: --batch must be positive, got " + std::to_string(opt.batch));
+  const bool seeded = args.has("seed");
+  const int seed_arg = args.get_int("seed", 0);
+  if (seed_arg < 0) throw UsageError("maximize: --seed must be >= 0, got " + std::to_string(seed_arg));
+  opt.seed = seeded ? uint64_t(seed_arg) : uint64_t(std::random_device{}() & 0x7fffffff);
+  opt.pre_relu = args.has("pre-relu");
+  if (args.has("preprocess")) opt.preprocess = parse_preprocess(args.get("preprocess", ""));
+  const std::string out_dir = args.get("out", "out");
+
+  // Everything is checked before anything is written: model, layer, size, filters, then the folder.
+  const Model m = load_model(spec);
+  const Maximizer mx(m, layer, opt);
+  // The model's class scores get their names (and --filter accepts a name, e.g. peacock).
+  const bool classes = mx.dense() && m.layer_index(layer) == int(m.layers.size()) - 1;
+  const bool logits = classes && (mx.pre_activation() || m.layers.back().activation == Activation::linear);
+  ClassNames names;
+  if (classes) names = load_class_names(args, resolve_weights_path(spec), m, mx.num_filters());
+  std::vector<int> filters;
+  if (args.has("all")) {
+    for (int f = 0; f < mx.num_filters(); ++f) filters.push_back(f);
+  } else if (args.has("filter")) {
+    const std::string text = args.get("filter", "");
+    const bool numeric = !text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+    if (classes && !names.labels.empty() && !numeric) {
+      try {
+        filters = {names.parse(text, mx.num_filters(), "maximize")};
+      } catch (const UsageError& e) {  // the shared parser names the option --class; here it is --filter
+        std::string msg = e.what();
+        const size_t at = msg.find("--class ");
+        if (at != std::string::npos) msg.replace(at, 8, "--filter ");
+        throw UsageError(msg);
+      }
+    } else {
+      filters = parse_filter_list("filter", text);
+    }
+    if (filters.size() != 1) throw UsageError("maximize: --filter takes one index; use --filters for several");
+  } else {
+    filters = parse_filter_list("filters", args.get("filters", ""));
+  }
+  for (int f : filters) mx.check_filter(f);
+  // "filter 404" or, for a named class, "filter 404 (peacock)".
+  auto label = [&](int f) {
+    return "filter " + std::to_string(f) + (classes && !names.labels.empty() ? " (" + names.name(f) + ")" : "");
+  };
+  ensure_output_dir(out_dir);
+
+  const Layer& L = m.layers[size_t(m.layer_index(layer))];
+  const char* method = maximize_method_name(opt.method);
+  std::string how;
+  switch (opt.method) {
+    case MaximizeMethod::seed: how = "gradient ascent, step " + fmt(mx.step()) + " x normalised gradient, no preprocessing"; break;
+    case MaximizeMethod::lucid: how = "Adam lr " + fmt(mx.step()) + ", Fourier + decorrelated colour, jitter/scale/rotate, preprocessing '" +
+                                      std::string(preprocess_name(mx.preprocessing())) + "'"; break;
+    case MaximizeMethod::yosinski: how = "pixel step " + fmt(mx.step()) + " x " + std::to_string(mx.positions()) +
+                                         " map positions, L2 decay 1e-4, blur every 4 steps, preprocessing '" +
+                                         std::string(preprocess_name(mx.preprocessing())) + "'"; break;
+  }
+  std::printf("maximize: layer '%s' (%s, %d %s%s) of model '%s', %zu filter%s\n", layer.c_str(), L.class_name.c_str(),
+              mx.num_filters(), mx.dense() ? "units" : "filters", mx.pre_activation() ? ", pre-activation" : "",
+              m.name.c_str(), filters.size(), filters.size() == 1 ? "" : "s");
+  std::printf("method %s: %dx%dx%d image, %d steps, %s, batch %d, seed %llu%s\n", method, mx.height(), mx.width(),
+              mx.channels(), mx.iters(), how.c_str(), std::min<int>(opt.batch, int(filters.size())),
+              static_cast<unsigned long long>(opt.seed), seeded ? "" : " (pass --seed to reproduce)");
+  for (const std::string& n : mx.notes()) std::printf("note: %s\n", n.c_str());
+  std::fflush(stdout);
+
+  // The seeds print every iters/50 steps; with several filters, one line per filter.
+  const int every = std::max(1, mx.iters() / 50);
+  const bool several = filters.size() > 1;
+  const int64_t chunks = int64_t((filters.size() + size_t(opt.batch) - 1) / size_t(opt.batch));
+  Progress bar("maximize " + layer, chunks * mx.iters());
+  int64_t done = 0;
+  auto observe = [&](int it, const std::vector<int>& fs, const std::vector<float>& losses) {
+    if (it % every == 0) {
+      for (size_t k = 0; k < fs.size(); ++k) {
+        if (several)
+          std::printf("Iteration: %d, Filter: %d, Loss: %s\n", it, fs[k], fmt(losses[k]).c_str());
+        else
+          std::printf("Iteration: %d, Loss: %s\n", it, fmt(losses[k]).c_str());
+      }
+      std::fflush(stdout);
+    }
+    bar.update(++done, (fs.size() > 1 ? "filters " : "filter ") + describe(fs));
+  };
+
+  // Each picture is written as soon as its batch finishes; the sheet keeps only 8-bit tiles.
+  namespace fs = std::filesystem;
+  const int side = std::max(mx.height(), mx.width());
+  const int upscale = std::max(1, (224 + side - 1) / side);
+  std::vector<Tile> tiles;
+  std::vector<int> dead;
+  double sink_seconds = 0.0;  // writing pictures, kept out of the per-step time
+  auto sink = [&](MaximizeResult&& r) {
+    const auto start = std::chrono::steady_clock::now();
+    const Canvas img = image_canvas(r);
+    GridOptions one;
+    one.title = layer + ", " + label(r.filter) + "\n" + method + ", " + (logits ? "logit " : "mean activation ") +
+                fmt(r.activation);
+    one.frame = true;
+    const std::string path = (fs::path(out_dir) / (layer + "_" + std::to_string(r.filter) + "_" + method + ".png")).string();
+    write_png(make_grid({Tile{upscale_nearest(img, upscale), ""}}, one), path);
+    std::printf("%s, %s: %s %s (%s at the start) -> %s\n", layer.c_str(), label(r.filter).c_str(),
+                logits ? "logit" : "mean activation",
+                fmt(r.activation).c_str(), r.losses.empty() ? "-" : fmt(r.losses.front()).c_str(), path.c_str());
+    // A ReLU that is 0 everywhere from the start passes no gradient: the picture never moves.
+    const bool is_dead = r.activation == 0.f && std::all_of(r.losses.begin(), r.losses.end(), [](float l) { return l == 0.f; });
+    if (is_dead) dead.push_back(r.filter);
+    std::fflush(stdout);
+    if (several) {
+      const std::string name = filters.size() > 48 ? std::to_string(r.filter) : label(r.filter);
+      tiles.push_back({img, is_dead ? name + " (dead)" : name});
+    }
+    sink_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  // Every step allocates the same few large tensors (a batch of 16 block1_conv1 maps is 38 MB).
+  // glibc serves blocks that large with fresh mmap pages, which the kernel faults in and zeroes
+  // again on every step: that was half the time of a batched step. Served from the heap and not
+  // trimmed, freed blocks are reused by the next step instead.
+  mallopt(M_MMAP_MAX, 0);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  const auto t0 = std::chrono::steady_clock::now();
+  mx.run(filters, observe, sink);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() - sink_seconds;
+  bar.finish();
+  if (mx.iters() > 0)
+    std::printf("%s per step of a batch of up to %d (%lld steps, %.2fs of optimisation)\n",
+                fmt_ms(seconds / double(chunks * mx.iters())).c_str(), std::min<int>(opt.batch, int(filters.size())),
+                static_cast<long long>(chunks * mx.iters()), seconds);
+
+  if (!dead.empty())
+    std::printf("note: %s %s %s 0 everywhere and got no gradient (%zu of %zu; dead ReLUs)%s\n",
+                dead.size() == 1 ? "filter" : "filters", describe(dead).c_str(), dead.size() == 1 ? "was" : "were",
+                dead.size(), filters.size(), mx.pre_activation() ? "" : ": --pre-relu shows what they would respond to");
+  if (several) {
+    GridOptions g;
+    g.title = layer + ", filters " + describe(filters) + "\n" + method + " activation maximisation, " +
+              std::to_string(mx.height()) + "x" + std::to_string(mx.width()) + " px, " + std::to_string(mx.iters()) +
+              " steps" + (mx.pre_activation() ? ", pre-activation" : "");
+    g.tile_size = filters.size() > 48 ? 96 : 128;
+    // One row for a few filters, else about square.
+    g.columns = filters.size() <= 6 ? int(filters.size()) : int(std::ceil(std::sqrt(double(filters.size()))));
+    g.frame = true;
+    const std::string path = (fs::path(out_dir) / (layer + "_" + method + "_sheet.png")).string();
+    write_png(make_grid(tiles, g), path);
+    std::printf("sheet -> %s\n", path.c_str());
+  }
+  return 0;
+}
+
+static const Registration reg_maximize(40, {"maximize", "activation maximisation: images a filter responds to most",
+       "vis_tool maximize --weights F --layer L (--filter F | --filters a-b | --all)\n"
+       "                  [--method lucid|seed|yosinski] [--size 96] [--iters N] [--step S]\n"
+       "                  [--seed S] [--pre-relu] [--batch 16] [--preprocess M] [--classes J]\n"
+       "                  [--out DIR]\n\n"
+       "Finds, by gradient ascent on the image, a picture that makes the mean of channel F of layer\n"
+       "L as large as possible (for a dense layer, unit F; for a softmax layer, its logit). For the\n"
+       "model's class scores, --filter also takes a class name from the class index (as classify\n"
+       "finds it, or --classes J), e.g. --filter peacock.\n"
+       "  lucid     (default) Fourier-space image with 1/f scaling, decorrelated colours, sigmoid,\n"
+       "            the model's preprocessing, random jitter/scale/rotation each step; Adam lr 0.05,\n"
+       "            512 steps. The most recognisable pictures.\n"
+       "  seed      the Keras seeds: uniform random start in [0,1), fed as is, image += 0.1 x the\n"
+       "            L2-normalised gradient, 500 steps; shown min-max normalised. Noisy.\n"
+       "  yosinski  pixels (0..255) += 100 x P x gradient, P = the layer's H' x W' positions (step 100\n"
+       "            per unit as Yosinski's; the same pixel change as step 100 on caffe inputs, i.e.\n"
+       "            100/255^2 on x/255 inputs), L2 decay 1e-4, blur sigma 1 every 4 steps; 500 steps.\n"
+       "--size is the image side (default: the model's own input size, else 96); a model with a\n"
+       "fixed size accepts another when no Flatten comes before L. Filters are optimised --batch at a\n"
+       "time in one forward/backward; each filter's picture depends only on --seed and the filter.\n"
+       "--pre-relu maximises L's output before its own activation. Writes DIR/L_F_METHOD.png per\n"
+       "filter and, for several filters, DIR/L_METHOD_sheet.png.\n\n"
+       "example:\n  vis_tool maximize --weights ../shared/data/models/darknet_tiny_imagenet.h5 \\\n"
+       "      --layer leaky_re_lu_14 --filters 0-7 --seed 1 --out out",
+       run_maximize});
+
+}  // namespace convis::cli
