@@ -29,6 +29,14 @@ bool grad_enabled() { return t_grad_enabled; }
 NoGrad::NoGrad() : previous_(t_grad_enabled) { t_grad_enabled = false; }
 NoGrad::~NoGrad() { t_grad_enabled = previous_; }
 
+namespace {
+thread_local bool t_guided_relu = false;
+}  // namespace
+
+bool guided_relu_enabled() { return t_guided_relu; }
+GuidedRelu::GuidedRelu() : previous_(t_guided_relu) { t_guided_relu = true; }
+GuidedRelu::~GuidedRelu() { t_guided_relu = previous_; }
+
 bool needs_record(std::initializer_list<const Var*> inputs) {
   if (!t_grad_enabled) return false;
   for (const Var* v : inputs)

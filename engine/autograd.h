@@ -102,4 +102,25 @@ class NoGrad {
 // True when an op with these inputs must be recorded (recording on and some input needs a gradient).
 bool needs_record(std::initializer_list<const Var*> inputs);
 
+// Guided backpropagation (Springenberg et al. 2015, "Striving for simplicity"). While a GuidedRelu
+// guard is alive on this thread, the backward of relu, of conv2d/dense with a fused ReLU and of
+// leaky_relu passes only positive gradients where the input was positive:
+//   dx += dy * (x > 0) * (dy > 0)
+// LeakyReLU is treated as a ReLU in this mode (its alpha slope is dropped): guided backprop asks
+// which pixels raise the score through units that were on, and a leak of 0.1 for units that were
+// off would pass their (positive) gradients back as faint noise. The mode is read when backward
+// runs, so the guard must be alive around Tape::backward. Off by default.
+bool guided_relu_enabled();
+
+class GuidedRelu {
+ public:
+  GuidedRelu();
+  ~GuidedRelu();
+  GuidedRelu(const GuidedRelu&) = delete;
+  GuidedRelu& operator=(const GuidedRelu&) = delete;
+
+ private:
+  bool previous_;
+};
+
 }  // namespace convis

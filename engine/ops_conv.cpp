@@ -45,7 +45,10 @@ Var conv2d(const Var& x, const Var& w, const Var& b, int stride_h, int stride_w,
     Tensor dy = out.grad();
     if (fuse_relu) {  // d relu: pass the gradient only where the output was positive
       Tensor masked = Tensor::zeros(dy.shape());
-      relu_bwd(out.value().data(), dy.data(), masked.data(), dy.numel());
+      if (guided_relu_enabled())  // guided backprop: also drop negative gradients
+        relu_bwd_guided(out.value().data(), dy.data(), masked.data(), dy.numel());
+      else
+        relu_bwd(out.value().data(), dy.data(), masked.data(), dy.numel());
       dy = masked;
     }
     if (x.requires_grad()) conv2d_nhwc_bwd_data(dy.data(), w.value().data(), x.grad_buffer().data(), s);

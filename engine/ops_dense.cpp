@@ -32,7 +32,10 @@ Var dense(const Var& x, const Var& w, const Var& b, bool fuse_relu) {
     Tensor dy = out.grad();
     if (fuse_relu) {
       Tensor masked = Tensor::zeros(dy.shape());
-      relu_bwd(out.value().data(), dy.data(), masked.data(), dy.numel());
+      if (guided_relu_enabled())  // guided backprop: also drop negative gradients
+        relu_bwd_guided(out.value().data(), dy.data(), masked.data(), dy.numel());
+      else
+        relu_bwd(out.value().data(), dy.data(), masked.data(), dy.numel());
       dy = masked;
     }
     if (x.requires_grad()) gemm(false, true, N, in, outn, dy.data(), w.value().data(), x.grad_buffer().data(), true);

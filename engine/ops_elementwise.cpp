@@ -25,7 +25,10 @@ Var unary(const Var& x, Fwd fwd, Bwd bwd) {
 
 Var relu(const Var& x) {
   return unary(x, relu_fwd, [](const float*, const float* y, const float* dy, float* dx, int64_t n) {
-    relu_bwd(y, dy, dx, n);
+    if (guided_relu_enabled())
+      relu_bwd_guided(y, dy, dx, n);
+    else
+      relu_bwd(y, dy, dx, n);
   });
 }
 
@@ -33,7 +36,10 @@ Var leaky_relu(const Var& x, float alpha) {
   return unary(
       x, [alpha](const float* in, float* y, int64_t n) { leaky_relu_fwd(in, y, alpha, n); },
       [alpha](const float* in, const float*, const float* dy, float* dx, int64_t n) {
-        leaky_relu_bwd(in, dy, dx, alpha, n);
+        if (guided_relu_enabled())
+          relu_bwd_guided(in, dy, dx, n);  // guided mode: a ReLU (see GuidedRelu)
+        else
+          leaky_relu_bwd(in, dy, dx, alpha, n);
       });
 }
 

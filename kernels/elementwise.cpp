@@ -22,6 +22,11 @@ void relu_bwd(const float* x_or_y, const float* dy, float* dx, int64_t n) {
   for (int64_t i = 0; i < n; ++i) dx[i] += x_or_y[i] > 0.f ? dy[i] : 0.f;
 }
 
+void relu_bwd_guided(const float* x_or_y, const float* dy, float* dx, int64_t n) {
+#pragma omp parallel for if (n >= kParallelMin) schedule(static)
+  for (int64_t i = 0; i < n; ++i) dx[i] += x_or_y[i] > 0.f && dy[i] > 0.f ? dy[i] : 0.f;
+}
+
 void leaky_relu_fwd(const float* x, float* y, float alpha, int64_t n) {
 #pragma omp parallel for if (n >= kParallelMin) schedule(static)
   for (int64_t i = 0; i < n; ++i) y[i] = x[i] > 0.f ? x[i] : alpha * x[i];

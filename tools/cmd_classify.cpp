@@ -9,41 +9,10 @@
 #include "engine/class_index.h"
 #include "engine/model_io.h"
 #include "engine/ops.h"
-#include "tools/cli.h"
+#include "tools/class_lookup.h"
 #include "vis/image.h"
 
 namespace convis::cli {
-
-namespace fs = std::filesystem;
-
-namespace {
-
-// --classes, else a class index beside the weights whose name the weights' name starts with
-// (darknet_tiny_imagenet.h5 -> darknet_tiny_class_index.json), else, for VGG16, the Keras index
-// that weights/fetch_vgg16.sh fetches next to the weights. Empty: print indices only.
-std::string find_class_index(const Args& args, const std::string& weights_path, const Model& m) {
-  if (args.has("classes")) return args.get("classes", "");
-  const fs::path w(weights_path);
-  const std::string stem = w.stem().string();
-  std::error_code ec;
-  const fs::path dir = w.has_parent_path() ? w.parent_path() : fs::path(".");
-  std::string best;
-  for (const auto& e : fs::directory_iterator(dir, ec)) {
-    const std::string n = e.path().filename().string();
-    const std::string suffix = "_class_index.json";
-    if (n.size() <= suffix.size() || n.compare(n.size() - suffix.size(), suffix.size(), suffix) != 0) continue;
-    const std::string prefix = n.substr(0, n.size() - suffix.size());
-    if (stem.compare(0, prefix.size(), prefix) == 0 && prefix.size() > best.size()) best = prefix;
-  }
-  if (!best.empty()) return (dir / (best + "_class_index.json")).string();
-  if (m.name == "vgg16") {
-    const fs::path keras = dir / "imagenet_class_index.json";
-    if (fs::exists(keras, ec)) return keras.string();
-  }
-  return "";
-}
-
-}  // namespace
 
 static int run_classify(const std::vector<std::string>& argv) {
   Args args("classify", argv, {"json"});
@@ -61,13 +30,8 @@ static int run_classify(const std::vector<std::string>& argv) {
                                 ", not class scores (for VGG16 use the file with the top: --weights vgg16)");
   const Preprocess pre = args.has("preprocess") ? parse_preprocess(args.get("preprocess", "")) : default_preprocess(m);
   const std::string weights_path = resolve_weights_path(spec);
-  const std::string classes_path = find_class_index(args, weights_path, m);
-  std::vector<ClassLabel> labels;
-  if (!classes_path.empty()) labels = read_class_index(classes_path);
   const int64_t K = last.output_shape[0];
-  if (!labels.empty() && int64_t(labels.size()) != K)
-    throw std::invalid_argument("class index '" + classes_path + "' has " + std::to_string(labels.size()) +
-                                " classes, the model outputs " + std::to_string(K));
+  const std::vector<ClassLabel> labels = load_class_names(args, weights_path, m, K).labels;
 
   const Image img = load_image(image, m.input_c == 1 ? 1 : 3);
   const Tensor x = preprocess(resize_bilinear(img, m.built_h(), m.built_w()), pre);

@@ -1,0 +1,147 @@
+// vis_tool saliency: attribution maps (gradients, SmoothGrad, integrated gradients, guided backprop,
+// Grad-CAM, Grad-CAM++, guided Grad-CAM) for one image and one class.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+
+#include "engine/model_io.h"
+#include "tools/class_lookup.h"
+#include "vis/attribution.h"
+#include "vis/occlusion.h"
+
+namespace convis::cli {
+
+
+static int run_saliency(const std::vector<std::string>& argv) {
+  Args args("saliency", argv, {});
+  args.allow_only({"weights", "image", "class", "method", "layer", "out", "preprocess", "classes", "samples", "noise",
+                   "seed", "steps", "batch"});
+  const std::string spec = args.require("weights");
+  const std::string image = args.require("image");
+  const std::string out_dir = args.get("out", "out");
+  AttributionMethod method;
+  try {
+    method = parse_attribution_method(args.get("method", "gradcam"));
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(std::string("saliency: --method: ") + e.what());
+  }
+  // Options that belong to one method are refused elsewhere: they would silently do nothing.
+  auto only_for = [&](const char* opt, bool ok, const char* methods) {
+    if (args.has(opt) && !ok)
+      throw UsageError(std::string("saliency: --") + opt + " applies to --method " + methods + ", not " +
+                       attribution_method_name(method));
+  };
+  only_for("layer", is_cam_method(method), "gradcam, gradcampp or guided-gradcam");
+  only_for("samples", method == AttributionMethod::smoothgrad, "smoothgrad");
+  only_for("noise", method == AttributionMethod::smoothgrad, "smoothgrad");
+  only_for("seed", method == AttributionMethod::smoothgrad, "smoothgrad");
+  only_for("steps", method == AttributionMethod::integrated, "integrated");
+  only_for("batch", method == AttributionMethod::smoothgrad || method == AttributionMethod::integrated,
+           "smoothgrad or integrated");
+  AttributionOptions opt;
+  opt.method = method;
+  opt.samples = args.get_int("samples", 20);
+  opt.noise = float(args.get_double("noise", 0.2));
+  opt.seed = uint32_t(args.get_int("seed", 0));
+  opt.steps = args.get_int("steps", 50);
+  opt.batch = args.get_int("batch", 10);
+  if (opt.samples < 1 || opt.steps < 1 || opt.batch < 1 || !(opt.noise >= 0.f))
+    throw UsageError("saliency: --samples, --steps and --batch must be >= 1 and --noise >= 0");
+
+  // Everything is checked before anything is written.
+  const Model m = load_model(spec);
+  const int K = num_classes(m);
+  const Preprocess pre = args.has("preprocess") ? parse_preprocess(args.get("preprocess", "")) : default_preprocess(m);
+  const ClassNames names = load_class_names(args, resolve_weights_path(spec), m, K);
+  const Image photo = load_image(image, m.input_c == 1 ? 1 : 3);
+  const int h = m.built_h(), w = m.built_w();
+  const Tensor x = preprocess(resize_bilinear(photo, h, w), pre);
+  const int top = top_class(m, x);
+  const int cls = args.has("class") ? names.parse(args.get("class", ""), K, "saliency") : top;
+  if (args.has("layer")) opt.layer = cam_layer(m, args.get("layer", ""));
+  if (method == AttributionMethod::integrated) opt.baseline = preprocess(Tensor::zeros(Shape{h, w, m.input_c}), pre);
+  ensure_output_dir(out_dir);
+
+  const float p = class_probabilities(m, x)[cls];
+  std::printf("%s: %dx%d, resized to %dx%d, preprocessing '%s'\n", image.c_str(), photo.width, photo.height, w, h,
+              preprocess_name(pre));
+  std::printf("class %d '%s' (%s), p %.4f; score = its logit%s\n", cls, names.name(cls).c_str(),
+              cls == top ? "top-1" : ("top-1 is " + std::to_string(top) + " '" + names.name(top) + "'").c_str(),
+              double(p), m.outputs_probabilities() ? " (the softmax's input)" : "");
+
+  std::fflush(stdout);  // the progress bar goes to stderr: keep the order on a shared terminal
+  std::unique_ptr<Progress> bar;
+  if (method == AttributionMethod::smoothgrad || method == AttributionMethod::integrated) {
+    const int total = method == AttributionMethod::smoothgrad ? opt.samples : opt.steps;
+    bar = std::make_unique<Progress>(method == AttributionMethod::smoothgrad ? "smoothgrad" : "integrated", total);
+    opt.progress = [&](int64_t done, int64_t) { bar->update(done); };
+  }
+  const Attribution a = compute_attribution(m, x, cls, opt);
+  if (bar) bar->finish();
+
+  std::string what = attribution_method_title(method);
+  if (is_cam_method(method)) {
+    std::printf("layer '%s', map %lldx%lld upsampled (bilinear) to %dx%d\n", a.layer.c_str(),
+                static_cast<long long>(a.cam.dim(1)), static_cast<long long>(a.cam.dim(0)), w, h);
+    what += " at " + a.layer;
+  }
+  if (method == AttributionMethod::smoothgrad)
+    std::printf("%d samples, noise sigma %.3g of the input range, seed %u\n", opt.samples, double(opt.noise), opt.seed);
+  if (method == AttributionMethod::integrated) {
+    const double diff = double(a.score) - double(a.baseline_score);
+    const double err = diff != 0.0 ? 100.0 * std::fabs(a.attribution_sum - diff) / std::fabs(diff) : 0.0;
+    std::printf("%d steps (midpoint rule) from black: sum of attributions %.4f, f(x) - f(black) = %.4f - %.4f = %.4f"
+                " (completeness error %.2f%%%s)\n",
+                opt.steps, a.attribution_sum, double(a.score), double(a.baseline_score), diff, err,
+                err > 1.0 ? ", above 1%: more --steps (e.g. 200) bring it down" : "");
+  }
+  // The peak, in the model's input and in the photo (the model stretches the whole photo).
+  const int64_t peak = std::max_element(a.map.data(), a.map.data() + a.map.numel()) - a.map.data();
+  const int py = int(peak / w), px = int(peak % w);
+  std::printf("peak at (%d, %d) of the %dx%d input = (%d, %d) in the photo\n", px, py, w, h,
+              int((px + 0.5) * photo.width / w), int((py + 0.5) * photo.height / h));
+
+  namespace fs = std::filesystem;
+  // A chosen layer goes into the name, so maps of several layers can sit side by side.
+  const std::string base = (fs::path(out_dir) / (fs::path(image).stem().string() + "_" +
+                                                 attribution_method_name(method) + "_" + std::to_string(cls) +
+                                                 (args.has("layer") ? "_" + a.layer : ""))).string();
+  char head[512];
+  std::snprintf(head, sizeof head, "%s: %s for class %d '%s' (logit %.2f, p %.3f)",
+                fs::path(image).filename().string().c_str(), what.c_str(), cls, names.name(cls).c_str(),
+                double(a.score), double(p));
+  write_png(attribution_sheet(photo, a, head), base + ".png");
+  write_png(attribution_map_canvas(a), base + "_map.png");
+  std::printf("wrote %s.png (image | map | overlay)\nwrote %s_map.png (the map, %dx%d grey, 0 to %.3g)\n",
+              base.c_str(), base.c_str(), w, h, double(a.display_max));
+  return 0;
+}
+
+static const Registration reg_saliency(50, {"saliency",
+       "attribution maps: gradients, SmoothGrad, integrated gradients, guided backprop, Grad-CAM(++)",
+       "vis_tool saliency --weights F --image I [--class C] [--method M] [--layer L] [--out DIR]\n"
+       "                  [--preprocess caffe|unit|tf|torch] [--classes J]\n"
+       "                  [--samples 20] [--noise 0.2] [--seed 0]   (smoothgrad)\n"
+       "                  [--steps 50]                            (integrated)\n"
+       "                  [--batch 10]                            (smoothgrad, integrated)\n\n"
+       "Which pixels does the score of class C depend on? The score is the class logit (for a model\n"
+       "that ends in softmax, the softmax's input). C defaults to the top-1 class; give an index or,\n"
+       "with a class index, a name (espresso). Methods (default gradcam):\n"
+       "  vanilla         |d score / d x|, max over the colour channels\n"
+       "  smoothgrad      the gradient averaged over 20 noisy copies (sigma 0.2 of the input range)\n"
+       "  integrated      integrated gradients, 50 steps (midpoint rule) from a black image; prints\n"
+       "                  the completeness check sum(attr) = f(x) - f(black)\n"
+       "  guided          guided backprop (ReLUs, LeakyReLUs too, pass only positive gradients)\n"
+       "  gradcam         Grad-CAM at --layer (default: the last layer with a spatial output)\n"
+       "  gradcampp       Grad-CAM++ at --layer\n"
+       "  guided-gradcam  guided backprop times the upsampled Grad-CAM\n"
+       "Writes DIR/<image>_<method>_<class>[_<layer>].png (image | map | overlay, jet, with a colour\n"
+       "bar; the layer only when --layer is given) and ..._map.png (the map alone, grey, at the model's\n"
+       "input size). Prints the class, the map's peak in the photo's coordinates and the file names.\n\n"
+       "example:\n  vis_tool saliency --weights ../shared/data/models/darknet_tiny_imagenet.h5 \\\n"
+       "      --image ../shared/data/images/coffee.png --method gradcam --out out",
+       run_saliency});
+
+}  // namespace convis::cli

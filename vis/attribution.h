@@ -1,0 +1,140 @@
+#pragma once
+// Attribution maps: which pixels of an input a class score depends on.
+//
+//   vanilla         d score / d x                                   (Simonyan et al. 2014)
+//   smoothgrad      the mean of d score / d x over noisy copies of x (Smilkov et al. 2017)
+//   integrated      (x - x') * mean of d score / d x on the line x' -> x (Sundararajan et al. 2017)
+//   guided          d score / d x with guided ReLUs (engine/autograd.h GuidedRelu; Springenberg 2015)
+//   gradcam         ReLU(sum_k w_k A_k), w_k = spatial mean of d score / d A_k  (Selvaraju et al. 2017)
+//   gradcampp       the same with Grad-CAM++'s weights                 (Chattopadhyay et al. 2018)
+//   guided-gradcam  guided * upsampled Grad-CAM
+//
+// The score is the class logit: the model's output before any softmax. A model that ends in a
+// softmax (Dense(activation="softmax") or a Softmax/Activation layer) is explained through the
+// softmax's input, because the gradient of a probability also depends on every other class.
+//
+//   Tensor x = load_input("coffee.png", 224, 224, 3, Preprocess::unit);     // (1, 224, 224, 3)
+//   AttributionOptions opt; opt.method = AttributionMethod::gradcam;
+//   Attribution a = compute_attribution(model, x, top_class(model, x), opt);
+//   write_png(attribution_sheet(photo, a, "espresso"), "out/coffee_gradcam.png");
+//
+// Weights should be frozen (load_model freezes them), else every backward pass also computes
+// weight gradients. Gradients run on the calling thread's tape.
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "engine/model.h"
+#include "vis/render.h"
+
+namespace convis {
+
+enum class AttributionMethod { vanilla, smoothgrad, integrated, guided, gradcam, gradcampp, guided_gradcam };
+AttributionMethod parse_attribution_method(const std::string& name);  // throws listing the valid names
+const char* attribution_method_name(AttributionMethod m);            // "guided-gradcam", ...
+const char* attribution_method_title(AttributionMethod m);           // "guided Grad-CAM", for people
+bool is_cam_method(AttributionMethod m);  // gradcam, gradcampp, guided-gradcam (they use a layer)
+
+// Called after each batch of forward/backward passes: (passes done, passes in all).
+using ProgressFn = std::function<void(int64_t done, int64_t total)>;
+
+// ---- building blocks ------------------------------------------------------------------------
+// The scores attributions explain, (N, K): the model's logits, or the input of its final softmax.
+// Throws when the model does not end in class scores (e.g. VGG16 without its top).
+Var class_scores(const Model& m, const Var& x);
+// As class_scores, starting from h, the output of layer first - 1 (Grad-CAM's layer).
+Var class_scores_from(const Model& m, const Var& h, int first);
+int num_classes(const Model& m);
+int top_class(const Model& m, const Tensor& x);  // argmax of the scores of x:(1,H,W,C)
+
+// d score[cls] / d x for every sample of x:(N,H,W,C), as (N,H,W,C). scores, when given, receives
+// score[n][cls]. guided: with guided ReLUs (guided backpropagation).
+Tensor input_gradient(const Model& m, const Tensor& x, int cls, std::vector<float>* scores = nullptr,
+                      bool guided = false);
+
+// Mean gradient over `samples` copies x + N(0, sigma^2), sigma = noise * (max(x) - min(x)), run in
+// batches of `batch`. Deterministic for a seed.
+Tensor smoothgrad(const Model& m, const Tensor& x, int cls, int samples = 20, float noise = 0.2f,
+                  uint32_t seed = 0, int batch = 10, const ProgressFn& progress = {});
+
+// Integrated gradients with the midpoint Riemann rule:
+//   attr = (x - x') * (1/S) sum_{k=0}^{S-1} grad f(x' + (k + 1/2)/S * (x - x'))
+// Completeness: sum(attr) ~ f(x) - f(x') (the error shrinks as 1/S^2 where f is smooth).
+struct IntegratedGradients {
+  Tensor attributions;        // (1,H,W,C)
+  float score = 0.f;          // f(x)
+  float baseline_score = 0.f; // f(x')
+  double sum = 0.0;           // sum of the attributions
+};
+IntegratedGradients integrated_gradients(const Model& m, const Tensor& x, const Tensor& baseline, int cls,
+                                         int steps = 50, int batch = 10, const ProgressFn& progress = {});
+
+// The layer Grad-CAM looks at by default: the last layer whose output is spatial (H, W, C), i.e. the
+// one before global pooling or flatten (pytorch-grad-cam's usual target: VGG16's block5_pool, the
+// darknet model's conv2d_16). Throws when the model has none.
+int default_cam_layer(const Model& m);
+// The index of `name`, checked to have a spatial output; throws naming the layer and the default.
+int cam_layer(const Model& m, const std::string& name);
+
+// Grad-CAM at layer L for x:(1,H,W,C); returns the (h, w) map at the layer's resolution, >= 0.
+//   A = layer L's output (after its activation), G = d score / d A
+//   Grad-CAM:   w_k = mean_ij G_ijk
+//   Grad-CAM++: w_k = sum_ij alpha_ijk relu(G_ijk),  alpha = G^2 / (2 G^2 + sum_ij(A_k) G^3)
+//               (the exp-free form: the second and third derivatives of exp(score) written with G;
+//               alpha is 0 where G is 0)
+//   cam = relu(sum_k w_k A_k)
+// channel_weights, when given, receives w (K).
+Tensor grad_cam(const Model& m, const Tensor& x, int cls, int layer, bool plus_plus = false,
+                Tensor* channel_weights = nullptr);
+
+// Bilinear resize of an (h, w) map to (H, W) with half-pixel centres (align_corners=False, as
+// cv2.resize and tf.image.resize), edges clamped.
+Tensor upsample_bilinear(const Tensor& map, int H, int W);
+// (1,H,W,C) -> (H,W): max over channels of |g|.
+Tensor channel_max_abs(const Tensor& g);
+
+// ---- one call per method --------------------------------------------------------------------
+struct AttributionOptions {
+  AttributionMethod method = AttributionMethod::gradcam;
+  int layer = -1;          // CAM methods: the layer index; -1: default_cam_layer
+  int samples = 20;        // smoothgrad
+  float noise = 0.2f;      // smoothgrad: sigma as a fraction of the input's range
+  uint32_t seed = 0;       // smoothgrad
+  int steps = 50;          // integrated
+  Tensor baseline;         // integrated: x' (1,H,W,C); empty: zeros. vis_tool passes preprocessed black.
+  int batch = 10;          // smoothgrad / integrated: samples per forward/backward pass
+  ProgressFn progress;
+};
+
+struct Attribution {
+  AttributionMethod method = AttributionMethod::gradcam;
+  int cls = 0;
+  float score = 0.f;       // the explained logit f(x)
+  std::string layer;       // CAM methods: the layer's name
+  Tensor map;              // (H, W) at the model's input size, >= 0: what the pictures show
+  Tensor rgb;              // guided, guided-gradcam: (H, W, C) signed values, shown as an image
+  Tensor cam;              // CAM methods: (h, w) at the layer's resolution
+  float display_max = 1.f; // top of the colour scale: the max for CAMs, the 99.5th percentile for
+                           // pixel-level maps (a few extreme gradients would otherwise wash out the rest)
+  std::string quantity;    // what map holds, for the colour bar
+  // integrated: completeness, sum of the attributions vs f(x) - f(x')
+  float baseline_score = 0.f;
+  double attribution_sum = 0.0;
+};
+
+// x:(1,H,W,C), preprocessed; cls in [0, K).
+Attribution compute_attribution(const Model& m, const Tensor& x, int cls, const AttributionOptions& opt);
+
+// ---- pictures -------------------------------------------------------------------------------
+// photo | map (jet) | overlay (jet over the photo, alpha 0.4) [| guided image], a colour bar and a
+// title line on top; panels at the photo's aspect ratio (the model's square input stretched back).
+Canvas attribution_sheet(const Image& photo, const Attribution& a, const std::string& title);
+// The map alone at the model's input size, grey: 0 black, display_max and above white.
+Canvas attribution_map_canvas(const Attribution& a);
+// The photo scaled so its longer side is `longer` pixels (bilinear).
+Canvas fit_photo(const Image& photo, int longer);
+// c with a line of text above it (the pictures' headline) and a white margin around both.
+Canvas add_title(const Canvas& c, const std::string& title, int px = 16);
+
+}  // namespace convis
