@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# README command 1: install what is missing, build, run the main job.
-# (The gallery demo arrives with the visualisation issues; for now the main job is vis_tool's
-# overview of its commands and the kernels it picked for this CPU.)
+# README command 1: install what is missing, build, run the main job: the demo gallery.
+#   vis_tool demo writes out/demo/index.html: the report on VGG16 when weights/fetch_vgg16.sh has
+#   fetched its weights, else on the embedded Fashion-MNIST model (weights/fashion_cnn.h5).
+# JOBS=n overrides the build parallelism; OUT=dir the output directory (default out/demo).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=${JOBS:-$(nproc)}
@@ -9,5 +10,7 @@ jobs=${JOBS:-$(nproc)}
 bash tools/setup.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$jobs" --target vis_tool
-./build/vis_tool --help
-./build/vis_tool version
+out=${OUT:-out/demo}
+./build/vis_tool demo --out "$out"
+echo
+echo "The gallery: $(realpath "$out")/index.html (open it in a browser)"

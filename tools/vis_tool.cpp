@@ -40,7 +40,11 @@ int main(int argc, char** argv) {
     try {
       return c.run(rest);
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "vis_tool %s: error: %s\n", c.name, e.what());
+      // Messages often begin with the command's name already ("grad: --filter ..."): say it once.
+      std::string what = e.what();
+      const std::string prefix = name + ": ";
+      if (what.compare(0, prefix.size(), prefix) == 0) what.erase(0, prefix.size());
+      std::fprintf(stderr, "vis_tool %s: error: %s\n", c.name, what.c_str());
       return 2;
     }
   }
