@@ -485,5 +485,11 @@ TEST_CASE("explain and diagram: bad input is one line and exit 2") {
                           (dir / "img.png").string(), "--at", "3,5", "--filter", "1"});
   CHECK(ok.rc == 0);
   CHECK(ok.out.find("lr1 (LeakyReLU, channel 1)") != std::string::npos);
+  // Without a topic but with --weights, explain means explain value (the spelling).
+  const test::CliResult implicit =
+      test::run_vis_tool({"explain", "--weights", (dir / "small.h5").string(), "--layer", "c1", "--image",
+                          (dir / "img.png").string(), "--at", "3,5", "--filter", "1"});
+  CHECK(implicit.rc == 0);
+  CHECK(implicit.out == ok.out);
   fs::remove_all(dir);
 }

@@ -2,6 +2,7 @@
 // coloured on a terminal; `explain conv --png DIR [--frames]` draws the same steps as pictures.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -83,11 +84,15 @@ void write_conv_pictures(const ConvExplanation& e, const std::string& dir, bool 
 }  // namespace
 
 static int run_explain(const std::vector<std::string>& argv) {
-  if (argv.empty() || argv[0].rfind("--", 0) == 0)
+  if (argv.empty())
     throw UsageError(std::string("explain: which topic? one of ") + kTopics + " (e.g. vis_tool explain conv)");
-  const std::string topic = argv[0];
+  // `explain --weights F --layer L ...` (options, no topic) is `explain value`.
+  const bool implicit_value = argv[0].rfind("--", 0) == 0;
+  if (implicit_value && std::find(argv.begin(), argv.end(), "--weights") == argv.end())
+    throw UsageError(std::string("explain: which topic? one of ") + kTopics + " (e.g. vis_tool explain conv)");
+  const std::string topic = implicit_value ? "value" : argv[0];
   const std::string cmd = "explain " + topic;
-  Args args(cmd, std::vector<std::string>(argv.begin() + 1, argv.end()), {"no-color", "frames"});
+  Args args(cmd, std::vector<std::string>(argv.begin() + (implicit_value ? 0 : 1), argv.end()), {"no-color", "frames"});
 
   if (topic == "conv") {
     args.allow_only({"input", "kernel", "stride", "pad", "bias", "png", "frames", "no-color"});
@@ -168,6 +173,7 @@ static const Registration reg_explain(
          "  backprop   conv -> relu -> maxpool -> mean: forward, autodiff backward, finite differences\n"
          "  value      one output of a real conv layer taken apart:\n"
          "             --weights F --layer L --image I --at ROW,COL [--filter K] [--preprocess MODE]\n"
+         "             (`vis_tool explain --weights F ...` with no topic means value)\n"
          "  --no-color plain text (colour is on only when stdout is a terminal; NO_COLOR also turns it off)\n\n"
          "examples:\n"
          "  vis_tool explain conv\n"
