@@ -3,6 +3,10 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
 
 // BEGIN README EXAMPLE
 #include "engine/model.h"  // Model, Layer, vgg16(), init_he_normal()
@@ -50,4 +54,42 @@ TEST_CASE("readme example: the filter gradient matches a central difference") {
   const double numeric = (loss_at(xp) - loss_at(xm)) / (2.0 * h);
   CHECK(g[best] != 0.f);
   CHECK(numeric == doctest::Approx(g[best]).epsilon(0.02));
+}
+
+namespace {
+std::string read_source_file(const std::string& relative) {
+  std::ifstream f(std::string(CONVIS_SOURCE_DIR) + "/" + relative, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+}  // namespace
+
+TEST_CASE("readme: opens with the two commands and shows the example compiled above") {
+  const std::string readme = read_source_file("README.md");
+  REQUIRE(!readme.empty());
+  // The first code block holds exactly the two commands, demo first; .ci/run runs the second.
+  const size_t open = readme.find("```\n");
+  REQUIRE(open != std::string::npos);
+  const size_t close = readme.find("```", open + 4);
+  std::istringstream block(readme.substr(open + 4, close - open - 4));
+  std::vector<std::string> commands;
+  for (std::string line; std::getline(block, line);) {
+    line = line.substr(0, line.find('#'));               // the comment
+    line.erase(line.find_last_not_of(' ') + 1);          // and the spaces before it
+    commands.push_back(line);
+  }
+  REQUIRE(commands.size() == 2);
+  CHECK(commands[0] == "bash tools/demo.sh");
+  CHECK(commands[1] == "bash tools/test.sh");
+  CHECK(read_source_file(".ci/run").find("exec bash tools/test.sh") != std::string::npos);
+
+  // The code between the markers of this file appears verbatim in README.md.
+  const std::string self = read_source_file("tests/test_readme_example.cpp");
+  const std::string begin = "// BEGIN README EXAMPLE\n", end = "// END README EXAMPLE";
+  const size_t b = self.find(begin), e = self.find(end);
+  REQUIRE(b != std::string::npos);
+  REQUIRE(e != std::string::npos);
+  const std::string example = self.substr(b + begin.size(), e - b - begin.size());
+  CHECK_MESSAGE(readme.find(example) != std::string::npos, "README.md's C++ example differs from tests/test_readme_example.cpp");
 }
