@@ -391,10 +391,13 @@ int run_report_with(const ReportSettings& s, const Args& args) {
 
   // ---- the page ------------------------------------------------------------------------------
   const double seconds = seconds_since(t_start);
+  // Keras names most models "sequential" or "model_1": the file says more.
+  const std::string stem = fs::path(weights_path).stem().string();
+  const std::string model_title = stem == m.name ? m.name : stem + " (model '" + m.name + "')";
   std::string html =
       "<!DOCTYPE html>\n<html lang=en>\n<head>\n<meta charset=utf-8>\n"
       "<meta name=viewport content=\"width=device-width, initial-scale=1\">\n<title>convis report: " +
-      html_escape(m.name) + "</title>\n<style>\n"
+      html_escape(model_title) + "</title>\n<style>\n"
       "body{font-family:'DejaVu Sans',Verdana,sans-serif;max-width:1100px;margin:0 auto;padding:1em 1.5em;"
       "color:#222;line-height:1.45}\n"
       "h1{font-size:1.6em;margin-bottom:.2em}h2{font-size:1.25em;border-bottom:1px solid #ccc;padding-bottom:.2em;"
@@ -406,7 +409,7 @@ int run_report_with(const ReportSettings& s, const Args& args) {
       "figure{margin:.8em 0;display:inline-block;vertical-align:top;max-width:100%}figure img{max-width:100%;"
       "height:auto;border:1px solid #ddd;image-rendering:pixelated}\n"
       "figcaption{font-size:.85em;color:#555}.row{display:flex;flex-wrap:wrap;gap:1.5em;align-items:flex-start}\n"
-      "</style>\n</head>\n<body>\n<h1>How " + html_escape(m.name) + " sees " +
+      "</style>\n</head>\n<body>\n<h1>How " + html_escape(model_title) + " sees " +
       html_escape(fs::path(s.image).filename().string()) + "</h1>\n<p class=dim>Weights " + html_escape(weights_path) +
       " &middot; image " + html_escape(s.image) + " &middot; made by vis_tool " + CONVIS_VERSION + " in " +
       fixed(seconds, 0) + " s</p>\n" +
