@@ -219,6 +219,26 @@ Var Model::forward_from(const Var& x, int first, int last, bool pre_activation) 
   return h;
 }
 
+bool Model::can_select_channels(int last, bool pre_activation) const {
+  if (last < 0) last = int(layers.size()) - 1;
+  if (last < 1 || last >= int(layers.size())) return false;
+  const Layer& l = layers[size_t(last)];
+  return l.type == LayerType::conv2d &&
+         (pre_activation || l.activation == Activation::linear || l.activation == Activation::relu);
+}
+
+Var Model::forward_channels(const Var& x, int last, const std::vector<int>& channels, bool pre_activation) const {
+  if (last < 0) last = int(layers.size()) - 1;
+  if (!can_select_channels(last, pre_activation))
+    throw std::invalid_argument("forward_channels: layer " + std::to_string(last) +
+                                " is not a Conv2D with a linear or ReLU activation");
+  const Var h = forward(x, last - 1);  // layers 1..last-1 (last - 1 == 0: x itself)
+  const Layer& l = layers[size_t(last)];
+  const Var bias = l.use_bias && l.weights.size() > 1 ? l.weights[1] : Var();
+  const bool relu = !pre_activation && l.activation == Activation::relu;
+  return conv2d_channels(h, l.weights.at(0), bias, channels, l.stride_h, l.stride_w, l.padding, relu);
+}
+
 void Model::set_trainable(bool trainable) const {
   for (const Layer& l : layers)
     for (const Var& w : l.weights) w.set_requires_grad(trainable);

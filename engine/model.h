@@ -81,6 +81,14 @@ class Model {
   // returns h. Grad-CAM uses it to differentiate the score with respect to a layer's output.
   Var forward_from(const Var& h, int first, int last = -1, bool pre_activation = false) const;
 
+  // forward(x, last, pre_activation) restricted to channel channels[n] of image n, (N, OH, OW, 1),
+  // computing only those channels at layer `last` (conv2d_channels: 1/OC of its work, forward and
+  // backward). Activation maximisation's target layer. Needs can_select_channels(last, ...) and
+  // frozen weights at that layer; throws otherwise.
+  Var forward_channels(const Var& x, int last, const std::vector<int>& channels, bool pre_activation = false) const;
+  // True when layer `last` is a Conv2D whose activation (if applied) is linear or ReLU.
+  bool can_select_channels(int last, bool pre_activation = false) const;
+
   // Freezes or unfreezes every weight (frozen: backward does no weight-gradient work).
   void set_trainable(bool trainable) const;
 

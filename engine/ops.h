@@ -15,6 +15,11 @@ namespace convis {
 // output in place (Keras' Conv2D(activation="relu")); its backward masks by output > 0.
 Var conv2d(const Var& x, const Var& w, const Var& b, int stride_h, int stride_w, Padding padding,
            bool fuse_relu = false);
+// conv2d's output channel channels[n] for image n only: x:(N,H,W,C) -> (N,OH,OW,1). What
+// activation maximisation needs at its target layer, at 1/OC of the work both ways (forward: one
+// channel; backward: one column of w). Differentiable in x only: throws if w or b requires grad.
+Var conv2d_channels(const Var& x, const Var& w, const Var& b, const std::vector<int>& channels, int stride_h,
+                    int stride_w, Padding padding, bool fuse_relu = false);
 Var max_pool2d(const Var& x, int kh, int kw, int stride_h, int stride_w, Padding padding);
 Var avg_pool2d(const Var& x, int kh, int kw, int stride_h, int stride_w, Padding padding);
 Var global_avg_pool2d(const Var& x);  // (N,H,W,C) -> (N,C)

@@ -44,11 +44,13 @@ Var conv2d(const Var& x, const Var& w, const Var& b, int stride_h, int stride_w,
   Tape::current().record({x, w, b}, out, [x, w, b, out, s, fuse_relu]() mutable {
     Tensor dy = out.grad();
     if (fuse_relu) {  // d relu: pass the gradient only where the output was positive
-      Tensor masked = Tensor::zeros(dy.shape());
-      if (guided_relu_enabled())  // guided backprop: also drop negative gradients
+      Tensor masked(dy.shape());
+      if (guided_relu_enabled()) {  // guided backprop: also drop negative gradients
+        masked.zero();
         relu_bwd_guided(out.value().data(), dy.data(), masked.data(), dy.numel());
-      else
-        relu_bwd(out.value().data(), dy.data(), masked.data(), dy.numel());
+      } else {
+        relu_mask(out.value().data(), dy.data(), masked.data(), dy.numel());
+      }
       dy = masked;
     }
     if (x.requires_grad()) conv2d_nhwc_bwd_data(dy.data(), w.value().data(), x.grad_buffer().data(), s);
@@ -60,6 +62,55 @@ Var conv2d(const Var& x, const Var& w, const Var& b, int stride_h, int stride_w,
     } else if (need_b) {
       sum_rows(dy.data(), b.grad_buffer().data(), int64_t(s.N) * s.OH * s.OW, s.OC);
     }
+  });
+  return out;
+}
+
+Var conv2d_channels(const Var& x, const Var& w, const Var& b, const std::vector<int>& channels, int stride_h,
+                    int stride_w, Padding padding, bool fuse_relu) {
+  require_rank("conv2d_channels", "input", x, 4);
+  require_rank("conv2d_channels", "kernel", w, 4);
+  const Shape& xs = x.shape();
+  const Shape& ws = w.shape();
+  if (ws[2] != xs[3])
+    throw std::invalid_argument("conv2d_channels: input " + xs.str() + " has " + std::to_string(xs[3]) +
+                                " channels but kernel " + ws.str() + " expects " + std::to_string(ws[2]) +
+                                " (kernel is KH,KW,C,OC)");
+  if (b.defined() && (b.shape().rank() != 1 || b.shape()[0] != ws[3]))
+    throw std::invalid_argument("conv2d_channels: bias has shape " + b.shape().str() + ", kernel " + ws.str() +
+                                " expects (" + std::to_string(ws[3]) + ",)");
+  if (int64_t(channels.size()) != xs[0])
+    throw std::invalid_argument("conv2d_channels: " + std::to_string(channels.size()) + " channels for a batch of " +
+                                std::to_string(xs[0]) + " images (one per image)");
+  for (int c : channels)
+    if (c < 0 || c >= ws[3])
+      throw std::invalid_argument("conv2d_channels: channel " + std::to_string(c) + " out of range for kernel " +
+                                  ws.str() + " (0.." + std::to_string(ws[3] - 1) + ")");
+  if (w.requires_grad() || b.requires_grad())
+    throw std::invalid_argument("conv2d_channels: the kernel and bias must be frozen (it computes no weight gradients)");
+  const Conv2dShape s = make_conv2d_shape(int(xs[0]), int(xs[1]), int(xs[2]), int(xs[3]), int(ws[0]), int(ws[1]),
+                                          int(ws[3]), stride_h, stride_w, padding);
+  Tensor y(Shape{s.N, s.OH, s.OW, 1});
+  conv2d_nhwc_fwd_select(x.value().data(), w.value().data(), b.defined() ? b.value().data() : nullptr,
+                         channels.data(), y.data(), s);
+  if (fuse_relu) relu_fwd(y.data(), y.data(), y.numel());
+  Var out(y, false);
+  if (!needs_record({&x})) return out;
+
+  out.set_requires_grad(true);
+  Tape::current().record({x}, out, [x, w, out, s, channels, fuse_relu]() mutable {
+    Tensor dy = out.grad();
+    if (fuse_relu) {
+      Tensor masked(dy.shape());
+      if (guided_relu_enabled()) {
+        masked.zero();
+        relu_bwd_guided(out.value().data(), dy.data(), masked.data(), dy.numel());
+      } else {
+        relu_mask(out.value().data(), dy.data(), masked.data(), dy.numel());
+      }
+      dy = masked;
+    }
+    conv2d_nhwc_bwd_data_select(dy.data(), w.value().data(), channels.data(), x.grad_buffer().data(), s);
   });
   return out;
 }
@@ -80,12 +131,13 @@ Var max_pool2d(const Var& x, int kh, int kw, int stride_h, int stride_w, Padding
   Tensor y(ys);
   const bool record = needs_record({&x});
   // The argmax is what backward needs; inference does not keep it.
-  std::shared_ptr<std::vector<int32_t>> argmax = std::make_shared<std::vector<int32_t>>(size_t(ys.numel()));
-  maxpool2d_nhwc_fwd(x.value().data(), y.data(), argmax->data(), s);
+  // From the tensors' recycling allocator: a training step needs the same large argmax every time.
+  const std::shared_ptr<void> argmax = allocate_buffer(ys.numel() * int64_t(sizeof(int32_t)));
+  maxpool2d_nhwc_fwd(x.value().data(), y.data(), static_cast<int32_t*>(argmax.get()), s);
   Var out(y, record);
   if (!record) return out;
   Tape::current().record({x}, out, [x, out, s, argmax]() mutable {
-    maxpool2d_nhwc_bwd(out.grad().data(), argmax->data(), x.grad_buffer().data(), s);
+    maxpool2d_nhwc_bwd(out.grad().data(), static_cast<const int32_t*>(argmax.get()), x.grad_buffer().data(), s);
   });
   return out;
 }

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
+#include <mutex>
+#include <sys/mman.h>
+#include <utility>
 #include <new>
 #include <stdexcept>
 
@@ -45,18 +48,127 @@ bool Shape::operator==(const Shape& o) const {
 namespace {
 std::atomic<int64_t> g_live_bytes{0};
 
+// Large buffers are recycled. A loop that trains or optimises an image allocates the same shapes
+// every step; served fresh, each large block is a new mmap whose pages the kernel faults in and
+// zeroes on first touch, which perf showed as a quarter of an activation-maximisation step
+// (VGG16 block3_conv1, 96x96). So a freed buffer of at least kCacheMinBytes is kept, keyed by
+// its exact size, and the next allocation of that size takes it back. The cache holds at most
+// `limit` bytes, and never so much that live + cached bytes would pass twice the largest live
+// total the process has had (peak_live; see kHeadroomFactor), so its memory stays proportional to
+// what the program itself needs at once. When a block does not fit, or an allocation misses, the
+// oldest cached blocks are freed first.
+// Large blocks are their own anonymous mappings (mmap, page aligned), not glibc heap blocks:
+// a cached block then pins no heap around it, and a freed one goes straight back to the system,
+// so the resident size follows live + cached bytes instead of the heap's fragmentation.
+constexpr size_t kCacheMinBytes = size_t(256) << 10;
+
+void* map_block(size_t n) {
+  void* p = ::mmap(nullptr, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  return p == MAP_FAILED ? nullptr : p;
+}
+void unmap_block(void* p, size_t n) { ::munmap(p, n); }
+std::atomic<int64_t> g_peak_live{0};
+// live + cached may reach twice the live peak. Measured (1 thread): an epoch of 6,000 images of
+// the tutorial CNN at batch 1000 takes 8.6 s with live + cached <= peak, 5.5 s with <= 1.5 x peak
+// and 1.95 s with <= 2 x peak (no limit: the same 1.95 s); activation maximisation of
+// block3_conv1 at 96x96, 95 / 46 / 44 ms. A step frees and re-allocates more distinct blocks than
+// are live at its peak (each size needs as many blocks as are ever live at once), so holding
+// only the peak makes it evict blocks it needs a moment later.
+constexpr int64_t kHeadroomFactor = 2;
+int64_t allowed_total() { return kHeadroomFactor * g_peak_live.load(); }
+
+struct BufferCache {
+  std::mutex mu;
+  std::vector<std::pair<size_t, void*>> blocks;  // oldest first
+  size_t bytes = 0;
+  size_t limit = Tensor::kDefaultCacheLimit;
+
+  void* take(size_t n) {
+    std::lock_guard<std::mutex> lock(mu);
+    for (size_t i = blocks.size(); i-- > 0;) {  // the most recently freed block of that size
+      if (blocks[i].first != n) continue;
+      void* p = blocks[i].second;
+      blocks.erase(blocks.begin() + long(i));
+      bytes -= n;
+      return p;
+    }
+    return nullptr;
+  }
+  // Called after the block's bytes have left the live count.
+  void put(size_t n, void* p) {
+    std::lock_guard<std::mutex> lock(mu);
+    const int64_t headroom = allowed_total() - g_live_bytes.load();  // live + cached <= 2 peak_live
+    const size_t cap = std::min(limit, size_t(std::max<int64_t>(headroom, 0)));
+    if (n > cap) {
+      unmap_block(p, n);
+      return;
+    }
+    size_t drop = 0;
+    while (bytes + n > cap && drop < blocks.size()) bytes -= blocks[drop++].first;
+    for (size_t i = 0; i < drop; ++i) unmap_block(blocks[i].second, blocks[i].first);
+    blocks.erase(blocks.begin(), blocks.begin() + long(drop));
+    blocks.emplace_back(n, p);
+    bytes += n;
+  }
+  // Frees the oldest blocks until at most `allowed` bytes are cached.
+  void trim(int64_t allowed) {
+    std::lock_guard<std::mutex> lock(mu);
+    size_t drop = 0;
+    while (int64_t(bytes) > std::max<int64_t>(allowed, 0) && drop < blocks.size()) bytes -= blocks[drop++].first;
+    for (size_t i = 0; i < drop; ++i) unmap_block(blocks[i].second, blocks[i].first);
+    blocks.erase(blocks.begin(), blocks.begin() + long(drop));
+  }
+  void set_limit(size_t n) {
+    std::lock_guard<std::mutex> lock(mu);
+    limit = n;
+    size_t drop = 0;
+    while (bytes > limit && drop < blocks.size()) bytes -= blocks[drop++].first;
+    for (size_t i = 0; i < drop; ++i) unmap_block(blocks[i].second, blocks[i].first);
+    blocks.erase(blocks.begin(), blocks.begin() + long(drop));
+  }
+};
+
+BufferCache& cache() {
+  static BufferCache* c = new BufferCache;  // never destroyed: tensors may die after main returns
+  return *c;
+}
+
 // 64-byte alignment: one cache line, and what AVX2 (32) and AVX-512 (64) loads like best.
 std::shared_ptr<float> allocate(int64_t n) {
   const size_t bytes = (size_t(std::max<int64_t>(n, 1)) * sizeof(float) + 63) / 64 * 64;
-  void* p = std::aligned_alloc(64, bytes);
-  if (!p) throw std::bad_alloc();
-  g_live_bytes += int64_t(bytes);
+  const bool large = bytes >= kCacheMinBytes;
+  void* p = large ? cache().take(bytes) : nullptr;
+  const bool fresh = p == nullptr;
+  const int64_t live = g_live_bytes += int64_t(bytes);
+  for (int64_t peak = g_peak_live.load(); live > peak && !g_peak_live.compare_exchange_weak(peak, live);) {
+  }
+  // A block the cache could not supply: make room first, so that live + cached stays within bounds.
+  if (fresh && large) cache().trim(allowed_total() - live);
+  if (fresh) p = large ? map_block(bytes) : std::aligned_alloc(64, bytes);
+  if (!p) {
+    g_live_bytes -= int64_t(bytes);
+    throw std::bad_alloc();
+  }
   return std::shared_ptr<float>(static_cast<float*>(p), [bytes](float* q) {
     g_live_bytes -= int64_t(bytes);
-    std::free(q);
+    if (bytes >= kCacheMinBytes) cache().put(bytes, q);
+    else std::free(q);
   });
 }
 }  // namespace
+
+std::shared_ptr<void> allocate_buffer(int64_t bytes) {
+  return allocate((std::max<int64_t>(bytes, 1) + int64_t(sizeof(float)) - 1) / int64_t(sizeof(float)));
+}
+
+int64_t Tensor::peak_live_bytes() { return g_peak_live.load(); }
+
+int64_t Tensor::cached_bytes() {
+  std::lock_guard<std::mutex> lock(cache().mu);
+  return int64_t(cache().bytes);
+}
+
+void Tensor::set_cache_limit(int64_t bytes) { cache().set_limit(size_t(std::max<int64_t>(bytes, 0))); }
 
 int64_t Tensor::live_bytes() { return g_live_bytes.load(); }
 
@@ -109,7 +221,19 @@ Tensor Tensor::clone() const {
   return t;
 }
 
-void Tensor::fill(float value) { std::fill(data(), data() + numel(), value); }
+// Large fills (a batch's gradient buffers run to tens of MB) are split across the threads.
+void Tensor::fill(float value) {
+  float* p = data();
+  const int64_t n = numel();
+  constexpr int64_t kChunk = int64_t(1) << 18;  // 1 MiB of floats per piece
+  if (n < 2 * kChunk) {
+    std::fill(p, p + n, value);
+    return;
+  }
+#pragma omp parallel for schedule(static)
+  for (int64_t c = 0; c < (n + kChunk - 1) / kChunk; ++c)
+    std::fill(p + c * kChunk, p + std::min(n, (c + 1) * kChunk), value);
+}
 
 std::vector<float> Tensor::to_vector() const { return {data(), data() + numel()}; }
 

@@ -65,11 +65,25 @@ class Tensor {
 
   // Bytes held by all live tensor buffers in the process (for memory tests and reports).
   static int64_t live_bytes();
+  // The largest live_bytes() has been in this process.
+  static int64_t peak_live_bytes();
+  // Freed buffers of 256 KiB or more are kept for reuse by the next tensor of the same byte size
+  // (a loop allocates the same shapes every step; fresh pages cost a page fault each). The cache
+  // holds at most the limit (default kDefaultCacheLimit; 0 frees it and turns it off) and never
+  // more than 2 peak_live_bytes() - live_bytes(), so live + cached tensor memory stays within
+  // twice the program's own peak; oldest blocks are freed first. Its bytes are not live_bytes().
+  static constexpr int64_t kDefaultCacheLimit = int64_t(1) << 30;
+  static int64_t cached_bytes();
+  static void set_cache_limit(int64_t bytes);
 
  private:
   Shape shape_;
   std::shared_ptr<float> data_;
 };
+
+// Raw 64-byte aligned storage of `bytes` from the tensors' recycling allocator (counted in
+// live_bytes), for side data that is not a float tensor, such as max pooling's int32 argmax.
+std::shared_ptr<void> allocate_buffer(int64_t bytes);
 
 // Throws std::invalid_argument "<what>: shapes (a) and (b) do not match" unless a == b.
 void check_same_shape(const char* what, const Shape& a, const Shape& b);

@@ -50,6 +50,15 @@ void conv2d_nhwc_bwd_data(const float* dy, const float* w, float* dx, const Conv
 // Weight/bias gradients: dw += col^T dy; db += column sums of dy. db may be null.
 void conv2d_nhwc_bwd_filter(const float* x, const float* dy, float* dw, float* db, const Conv2dShape& s);
 
+// One output channel per image (activation maximisation's target layer; kernels/conv2d_select.cpp):
+//   y[n,oh,ow] = channel[n] of the convolution above, for image n       y:(N,OH,OW) overwritten
+//   dx += the input gradient of that channel alone, given dy:(N,OH,OW)  (one column of W per image)
+// 1/OC of the full layer's work, both ways. channel:(N), each in [0, OC).
+void conv2d_nhwc_fwd_select(const float* x, const float* w, const float* b, const int* channel, float* y,
+                            const Conv2dShape& s);
+void conv2d_nhwc_bwd_data_select(const float* dy, const float* w, const int* channel, float* dx,
+                                 const Conv2dShape& s);
+
 // The slow twin: a direct seven-loop convolution, y overwritten, accumulating in double.
 void conv2d_nhwc_direct_ref(const float* x, const float* w, const float* b, float* y, const Conv2dShape& s);
 

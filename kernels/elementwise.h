@@ -8,6 +8,8 @@ namespace convis {
 // y = max(x, 0);                dx += dy * (x > 0)   (x or y may be given: y > 0 iff x > 0)
 void relu_fwd(const float* x, float* y, int64_t n);
 void relu_bwd(const float* x_or_y, const float* dy, float* dx, int64_t n);
+// dx = dy * (x > 0), written rather than added: a fused ReLU's masked gradient, no zeroing first
+void relu_mask(const float* x_or_y, const float* dy, float* dx, int64_t n);
 // guided backprop:             dx += dy * (x > 0) * (dy > 0)
 void relu_bwd_guided(const float* x_or_y, const float* dy, float* dx, int64_t n);
 // y = x > 0 ? x : alpha x;       dx += dy * (x > 0 ? 1 : alpha)

@@ -26,6 +26,9 @@ struct Pool2dShape {
 Pool2dShape make_pool2d_shape(int N, int H, int W, int C, int KH, int KW, int SH, int SW, Padding padding);
 
 void maxpool2d_nhwc_fwd(const float* x, float* y, int32_t* argmax, const Pool2dShape& s);
+// The 2x2 stride-2 case with every window inside the image, which maxpool2d_nhwc_fwd hands to it;
+// same results (ties, argmax), exposed for its test.
+void maxpool2d_2x2s2_nhwc_fwd(const float* x, float* y, int32_t* argmax, const Pool2dShape& s);
 void maxpool2d_nhwc_bwd(const float* dy, const int32_t* argmax, float* dx, const Pool2dShape& s);
 void avgpool2d_nhwc_fwd(const float* x, float* y, const Pool2dShape& s);
 void avgpool2d_nhwc_bwd(const float* dy, float* dx, const Pool2dShape& s);

@@ -5,7 +5,6 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <malloc.h>
 #include <memory>
 #include <random>
 #include <string>
@@ -214,12 +213,8 @@ static int run_maximize(const std::vector<std::string>& argv) {
     }
     sink_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   };
-  // Every step allocates the same few large tensors (a batch of 16 block1_conv1 maps is 38 MB).
-  // glibc serves blocks that large with fresh mmap pages, which the kernel faults in and zeroes
-  // again on every step: that was half the time of a batched step. Served from the heap and not
-  // trimmed, freed blocks are reused by the next step instead.
-  mallopt(M_MMAP_MAX, 0);
-  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  // Every step allocates the same few large tensors; the tensors' buffer cache (engine/tensor.h)
+  // hands the previous step's blocks back instead of fresh pages the kernel must fault in.
   const auto t0 = std::chrono::steady_clock::now();
   mx.run(filters, observe, sink);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() - sink_seconds;

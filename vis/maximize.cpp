@@ -92,13 +92,14 @@ std::mt19937_64 filter_rng(uint64_t seed, int filter) { return std::mt19937_64(s
 
 // The batch objective: image b's value is the mean over (H, W) of channel filters[b] (or unit
 // filters[b] of a flat output). dy receives the gradient of their sum with respect to y.
-std::vector<float> objective(const Tensor& y, const std::vector<int>& filters, Tensor* dy) {
+// With `selected`, y holds only each image's own channel (Model::forward_channels), so its index is 0.
+std::vector<float> objective(const Tensor& y, const std::vector<int>& filters, Tensor* dy, bool selected = false) {
   const int64_t B = y.dim(0), C = y.dim(y.rank() - 1);
   const int64_t per = y.numel() / B / C;  // spatial positions per image (1 for dense)
   if (dy) *dy = Tensor::zeros(y.shape());
   std::vector<float> out(static_cast<size_t>(B));
   for (int64_t b = 0; b < B; ++b) {
-    const int64_t f = filters[size_t(b)];
+    const int64_t f = selected ? 0 : filters[size_t(b)];
     double acc = 0.0;
     for (int64_t i = 0; i < per; ++i) {
       const int64_t at = (b * per + i) * C + f;
@@ -181,6 +182,29 @@ Maximizer::Maximizer(const Model& m, const std::string& layer, const MaximizeOpt
   for (const Layer& l : model_.layers)
     for (const Var& v : l.weights) was_trainable_.push_back(v.requires_grad());
   model_.set_trainable(false);
+  // Only each image's own channel of a Conv2D target is computed, forward and backward.
+  select_ = model_.can_select_channels(int(model_.layers.size()) - 1, pre_activation_);
+}
+
+Var Maximizer::target(const Var& x, const std::vector<int>& filters) const {
+  const int last = int(model_.layers.size()) - 1;
+  return select_ ? model_.forward_channels(x, last, filters, pre_activation_) : model_.forward(x, last, pre_activation_);
+}
+
+std::vector<float> Maximizer::input_gradient(const Tensor& x, const std::vector<int>& filters, Tensor* grad) const {
+  for (int f : filters) check_filter(f);
+  if (int64_t(filters.size()) != x.dim(0))
+    throw std::invalid_argument("input_gradient: " + std::to_string(filters.size()) + " filters for a batch of " +
+                                std::to_string(x.dim(0)) + " images");
+  Tape::current().clear();
+  const Var p = Var::param(x);
+  const Var y = target(p, filters);
+  Tensor dy;
+  const std::vector<float> value = objective(y.value(), filters, &dy, select_);
+  Tape::current().backward(y, dy);
+  *grad = p.grad();
+  p.zero_grad();
+  return value;
 }
 
 Maximizer::~Maximizer() {
@@ -199,8 +223,8 @@ void Maximizer::check_filter(int filter) const {
 std::vector<float> Maximizer::activation(const Tensor& x, int filter) const {
   check_filter(filter);
   NoGrad no_grad;
-  const Var y = model_.forward(Var::constant(x), -1, pre_activation_);
-  return objective(y.value(), std::vector<int>(size_t(x.dim(0)), filter), nullptr);
+  const std::vector<int> filters(size_t(x.dim(0)), filter);
+  return objective(target(Var::constant(x), filters).value(), filters, nullptr, select_);
 }
 
 std::vector<MaximizeResult> Maximizer::run(const std::vector<int>& filters, const MaximizeObserver& observe,
@@ -292,7 +316,6 @@ std::vector<MaximizeResult> Maximizer::run_batch(const std::vector<int>& filters
   std::vector<std::vector<float>> losses(static_cast<size_t>(B));
   const int jitter = std::max(2, int(std::min(H, W)) / 16);
   const float yosinski_step = step_ * float(positions_);
-  const int last = int(model_.layers.size()) - 1;
 
   for (int it = 0; it < iters_; ++it) {
     Tape::current().clear();
@@ -316,9 +339,9 @@ std::vector<MaximizeResult> Maximizer::run_batch(const std::vector<int>& filters
     } else {
       x = clean_input(p);
     }
-    Var y = model_.forward(x, last, pre_activation_);
+    Var y = target(x, filters);
     Tensor dy;
-    const std::vector<float> value = objective(y.value(), filters, &dy);
+    const std::vector<float> value = objective(y.value(), filters, &dy, select_);
     for (int64_t b = 0; b < B; ++b) losses[size_t(b)].push_back(value[size_t(b)]);
     if (observe) observe(it, filters, value);
     Tape::current().backward(y, dy);
@@ -367,8 +390,7 @@ std::vector<MaximizeResult> Maximizer::run_batch(const std::vector<int>& filters
   const Var p = Var::constant(params);
   const Tensor input = clean_input(p).value();
   const Tensor shown = method == MaximizeMethod::lucid ? lucid_image(p).value() : params;
-  const std::vector<float> act =
-      objective(model_.forward(Var::constant(input), last, pre_activation_).value(), filters, nullptr);
+  const std::vector<float> act = objective(target(Var::constant(input), filters).value(), filters, nullptr, select_);
   for (int64_t b = 0; b < B; ++b) {
     MaximizeResult& r = out[size_t(b)];
     r.filter = filters[size_t(b)];

@@ -111,15 +111,21 @@ class Maximizer {
 
   // The objective of each image of x:(N, H, W, C), given as the model takes it, for one filter.
   std::vector<float> activation(const Tensor& x, int filter) const;
+  // Image b's objective for filters[b] and, in *grad, the gradient of their sum with respect to
+  // x:(N, H, W, C): one step's forward and backward (the seed method's, whose parameters are x).
+  std::vector<float> input_gradient(const Tensor& x, const std::vector<int>& filters, Tensor* grad) const;
 
  private:
   std::vector<MaximizeResult> run_batch(const std::vector<int>& filters, const MaximizeObserver& observe) const;
+  // The target layer's output for images with these filters: only their own channels when
+  // select_ (a Conv2D target: Model::forward_channels), else the whole output.
+  Var target(const Var& x, const std::vector<int>& filters) const;
 
   Model model_;  // layers 0..layer of the model, built at h_ x w_
   MaximizeOptions opt_;
   std::string layer_;
   int num_filters_ = 0;
-  bool dense_ = false, pre_activation_ = false;
+  bool dense_ = false, pre_activation_ = false, select_ = false;
   int h_ = 0, w_ = 0, c_ = 0, iters_ = 0, positions_ = 1;
   float step_ = 0.f;
   Preprocess pre_ = Preprocess::unit;
