@@ -70,11 +70,15 @@ class Tensor {
   // Freed buffers of 256 KiB or more are kept for reuse by the next tensor of the same byte size
   // (a loop allocates the same shapes every step; fresh pages cost a page fault each). The cache
   // holds at most the limit (default kDefaultCacheLimit; 0 frees it and turns it off) and never
-  // more than 2 peak_live_bytes() - live_bytes(), so live + cached tensor memory stays within
-  // twice the program's own peak; oldest blocks are freed first. Its bytes are not live_bytes().
+  // more than headroom x peak_live_bytes() - live_bytes(), so live + cached tensor memory stays
+  // within that multiple of the program's own peak (default 2; activation maximisation uses 1);
+  // oldest blocks are freed first. Its bytes are not live_bytes().
   static constexpr int64_t kDefaultCacheLimit = int64_t(1) << 30;
+  static constexpr double kDefaultCacheHeadroom = 2.0;
   static int64_t cached_bytes();
   static void set_cache_limit(int64_t bytes);
+  static double cache_headroom();
+  static void set_cache_headroom(double factor);  // at least 1; trims the cache at once
 
  private:
   Shape shape_;

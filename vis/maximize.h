@@ -131,6 +131,7 @@ class Maximizer {
   Preprocess pre_ = Preprocess::unit;
   std::vector<std::string> notes_;
   std::vector<bool> was_trainable_;
+  double old_headroom_ = 2.0;  // the tensor cache's headroom, restored by the destructor
 };
 
 // One call: Maximizer(m, layer, opt).run(filters, observe).
