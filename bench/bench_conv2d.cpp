@@ -3,7 +3,11 @@
 //   conv2d_fwd        y = conv(x, w) + b                     2*N*OH*OW*OC*KH*KW*C flops
 //   conv2d_bwd_data   dx += col2im(dy W^T)                   the same count
 //   conv2d_bwd        bwd data + bwd filter (dw, db)         twice that count
-// Names: conv2d_fwd/block3_conv1/224/threads:2. Filter with --benchmark_filter=.
+// Names: conv2d_fwd/block3_conv1/224/threads:2 (the dispatcher's choice: Winograd where
+// winograd_applies). Filter with --benchmark_filter=.
+// im2col against Winograd F(2x2,3x3), forward and input gradient, batch 1 and 16, 2 threads,
+// counted in the direct convolution's flops (so Winograd's figure is an effective rate):
+//   conv2d_algo/winograd/fwd/block4_conv1/96/b16/threads:2
 #include <benchmark/benchmark.h>
 #include <omp.h>
 
@@ -92,6 +96,49 @@ int register_vgg16_convs() {
   return 0;
 }
 
-const int registered = register_vgg16_convs();
+enum class Algo { im2col, winograd };
+
+void run_algo(benchmark::State& state, convis::Conv2dShape s, Algo algo, bool fwd) {
+  const int threads_before = omp_get_max_threads();
+  omp_set_num_threads(2);
+  convis::set_winograd_enabled(false);  // the im2col functions then never take Winograd
+  const auto x = random_vec(int64_t(s.N) * s.H * s.W * s.C);
+  const auto w = random_vec(int64_t(s.KH) * s.KW * s.C * s.OC);
+  const auto b = random_vec(s.OC);
+  const auto dy = random_vec(int64_t(s.N) * s.OH * s.OW * s.OC);
+  std::vector<float> y(dy.size()), dx(x.size());
+  for (auto _ : state) {
+    if (fwd && algo == Algo::im2col) convis::conv2d_nhwc_fwd(x.data(), w.data(), b.data(), y.data(), s);
+    if (fwd && algo == Algo::winograd) convis::conv2d_nhwc_fwd_winograd(x.data(), w.data(), b.data(), y.data(), s);
+    if (!fwd && algo == Algo::im2col) convis::conv2d_nhwc_bwd_data(dy.data(), w.data(), dx.data(), s);
+    if (!fwd && algo == Algo::winograd) convis::conv2d_nhwc_bwd_data_winograd(dy.data(), w.data(), dx.data(), s);
+    benchmark::DoNotOptimize(y.data());
+    benchmark::DoNotOptimize(dx.data());
+    benchmark::ClobberMemory();
+  }
+  state.counters["FLOP/s"] =
+      benchmark::Counter(double(s.flops()) * double(state.iterations()), benchmark::Counter::kIsRate);
+  convis::set_winograd_enabled(true);
+  omp_set_num_threads(threads_before);
+}
+
+int register_algos() {
+  for (const auto& [algo, algo_name] : {std::pair{Algo::im2col, "im2col"}, std::pair{Algo::winograd, "winograd"}})
+    for (const bool fwd : {true, false})
+      for (const auto& [size, batch] : {std::pair{96, 1}, std::pair{96, 16}, std::pair{224, 1}})
+        for (const VggConv& layer : kVgg16) {
+          if (layer.C < 64) continue;  // block1_conv1: 3 channels, never Winograd
+          const int hw = size / layer.downsample;
+          const convis::Conv2dShape s =
+              convis::make_conv2d_shape(batch, hw, hw, layer.C, 3, 3, layer.OC, 1, 1, convis::Padding::same);
+          const std::string name = std::string("conv2d_algo/") + algo_name + (fwd ? "/fwd/" : "/bwd_data/") +
+                                   layer.name + "/" + std::to_string(size) + "/b" + std::to_string(batch) +
+                                   "/threads:2";
+          benchmark::RegisterBenchmark(name.c_str(), run_algo, s, algo, fwd)->UseRealTime()->Unit(benchmark::kMillisecond);
+        }
+  return 0;
+}
+
+const int registered = register_vgg16_convs() + register_algos();
 
 }  // namespace
