@@ -28,6 +28,9 @@ def main(path):
         if parts[0] == "conv2d_algo":  # conv2d_algo/<impl>/<pass>/<layer>/<size>/b<batch>/threads:T
             family, impl = parts[0] + "/" + parts[2], parts[1]
             layer, size, batch, threads = parts[3], parts[4], parts[5][1:], parts[6].split(":")[1]
+        elif len(parts) == 4:  # <family>/<layer>/<size>/threads:T (conv2d_fwd, ...: one implementation)
+            family, impl, layer, size, threads = parts[0], "convis", parts[1], parts[2], parts[3].split(":")[1]
+            batch = "1"
         else:  # <family>/<impl>/<layer>/<size>/threads:T
             family, impl, layer, size, threads = parts[0], parts[1], parts[2], parts[3], parts[4].split(":")[1]
             batch = "1"

@@ -92,8 +92,9 @@ std::atomic<int64_t> g_peak_live{0};
 // re-allocates more distinct blocks than are live at its peak (each size needs as many blocks as
 // are ever live at once), so holding only the peak evicts blocks it needs a moment later. With
 // huge pages (map_block) a miss is cheap: the same step takes 783 ms at 1 x (303 MB resident)
-// and 734 ms at 2 x (504 MB), the epoch 16.6 s and 13.7 s. So activation maximisation runs at
-// 1 x (Maximizer sets it) and the rest at 2 x.
+// and 734 ms at 2 x (504 MB), the epoch 16.6 s and 13.7 s; but at 1 x a batch-1 step of the same
+// layer re-faults its blocks every time (91 ms against 60 ms at 1.25 x). So activation
+// maximisation runs at 1.25 x (366 MB for that batch of 16; Maximizer sets it) and the rest at 2 x.
 std::atomic<double> g_headroom{Tensor::kDefaultCacheHeadroom};
 int64_t allowed_total() { return int64_t(g_headroom.load() * double(g_peak_live.load())); }
 

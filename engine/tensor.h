@@ -71,7 +71,7 @@ class Tensor {
   // (a loop allocates the same shapes every step; fresh pages cost a page fault each). The cache
   // holds at most the limit (default kDefaultCacheLimit; 0 frees it and turns it off) and never
   // more than headroom x peak_live_bytes() - live_bytes(), so live + cached tensor memory stays
-  // within that multiple of the program's own peak (default 2; activation maximisation uses 1);
+  // within that multiple of the program's own peak (default 2; activation maximisation uses 1.25);
   // oldest blocks are freed first. Its bytes are not live_bytes().
   static constexpr int64_t kDefaultCacheLimit = int64_t(1) << 30;
   static constexpr double kDefaultCacheHeadroom = 2.0;
