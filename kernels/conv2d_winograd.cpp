@@ -75,33 +75,48 @@ float* scratch(int slot, int64_t floats) {
   return buf[slot].get();
 }
 
-// U[xi](C, OC) = G g G^T for the 3x3 kernel g of (c, oc), where g[kh][kw] = k(kh, kw, c, oc).
-// `at(i)` returns a pointer to the OC floats of tap i = kh*3 + kw for input channel c,
-// with stride `oc_stride` between consecutive oc.
-template <class Tap>
-void transform_kernel(int C, int OC, float* U, Tap tap) {
+// U[xi](C, OC) = G g G^T for every 3x3 kernel g of (c, oc); w:(3,3,C,OC) as Keras stores it.
+// Vectorised across oc: the nine taps of (c, .) are nine contiguous rows of w.
+void transform_kernel(const float* w, int C, int OC, float* U) {
   const int64_t plane = int64_t(C) * OC;
 #pragma omp parallel for schedule(static) if (plane >= (1 << 14))
   for (int c = 0; c < C; ++c) {
+    const float* r[9];
+    for (int i = 0; i < 9; ++i) r[i] = w + (int64_t(i) * C + c) * OC;
+    float* u = U + int64_t(c) * OC;
+#pragma omp simd
     for (int oc = 0; oc < OC; ++oc) {
-      float g[9];
-      for (int i = 0; i < 9; ++i) g[i] = tap(i, c, oc);
       float t[4][3];  // G g
       for (int j = 0; j < 3; ++j) {
-        t[0][j] = g[j];
-        t[1][j] = 0.5f * (g[j] + g[3 + j] + g[6 + j]);
-        t[2][j] = 0.5f * (g[j] - g[3 + j] + g[6 + j]);
-        t[3][j] = g[6 + j];
+        const float g0 = r[j][oc], g1 = r[3 + j][oc], g2 = r[6 + j][oc];
+        t[0][j] = g0;
+        t[1][j] = 0.5f * (g0 + g1 + g2);
+        t[2][j] = 0.5f * (g0 - g1 + g2);
+        t[3][j] = g2;
       }
-      float* u = U + int64_t(c) * OC + oc;
       for (int i = 0; i < 4; ++i) {  // (G g) G^T
-        u[(4 * i + 0) * plane] = t[i][0];
-        u[(4 * i + 1) * plane] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
-        u[(4 * i + 2) * plane] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
-        u[(4 * i + 3) * plane] = t[i][2];
+        u[(4 * i + 0) * plane + oc] = t[i][0];
+        u[(4 * i + 1) * plane + oc] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
+        u[(4 * i + 2) * plane + oc] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
+        u[(4 * i + 3) * plane + oc] = t[i][2];
       }
     }
   }
+}
+
+// wt[kh,kw,oc,c] = w[2-kh,2-kw,c,oc]: the kernel of the input gradient's convolution, transposed
+// in 32x32 blocks.
+void rotate_transpose_kernel(const float* w, int C, int OC, float* wt) {
+  constexpr int kB = 32;
+#pragma omp parallel for collapse(2) schedule(static) if (int64_t(C) * OC >= (1 << 14))
+  for (int i = 0; i < 9; ++i)
+    for (int c0 = 0; c0 < C; c0 += kB) {
+      const float* src = w + int64_t(8 - i) * C * OC;
+      float* dst = wt + int64_t(i) * C * OC;
+      for (int oc0 = 0; oc0 < OC; oc0 += kB)
+        for (int c = c0; c < std::min(C, c0 + kB); ++c)
+          for (int oc = oc0; oc < std::min(OC, oc0 + kB); ++oc) dst[int64_t(oc) * C + c] = src[int64_t(c) * OC + oc];
+    }
 }
 
 // V[xi](nt, C) = B^T d B for tiles [t0, t0 + nt).
@@ -254,7 +269,7 @@ void conv2d_nhwc_fwd_winograd(const float* x, const float* w, const float* b, fl
   const int64_t C = s.C, OC = s.OC;
   float* U = new float[size_t(16 * C * OC)];
   const std::unique_ptr<float[]> own(U);
-  transform_kernel(s.C, s.OC, U, [&](int i, int c, int oc) { return w[(i * C + c) * OC + oc]; });
+  transform_kernel(w, s.C, s.OC, U);
   const Geometry g{s.N, s.H, s.W, s.C, s.pad_top, s.pad_left, s.OC, s.OH, s.OW};
   winograd_run(x, U, b, y, g, /*accumulate=*/false);
 }
@@ -264,7 +279,9 @@ void conv2d_nhwc_bwd_data_winograd(const float* dy, const float* w, float* dx, c
   // w'[kh,kw,oc,c] = w[2-kh,2-kw,c,oc]: input channels oc, output channels c.
   float* U = new float[size_t(16 * C * OC)];
   const std::unique_ptr<float[]> own(U);
-  transform_kernel(s.OC, s.C, U, [&](int i, int oc, int c) { return w[((8 - i) * C + c) * OC + oc]; });
+  const std::unique_ptr<float[]> wt(new float[size_t(9 * C * OC)]);
+  rotate_transpose_kernel(w, s.C, s.OC, wt.get());
+  transform_kernel(wt.get(), s.OC, s.C, U);
   const Geometry g{s.N, s.OH, s.OW, s.OC, 2 - s.pad_top, 2 - s.pad_left, s.C, s.H, s.W};
   winograd_run(dy, U, nullptr, dx, g, /*accumulate=*/true);
 }
