@@ -20,7 +20,8 @@
 //
 // The input gradient of a 3x3 stride-1 convolution is itself one: dx = conv(dy, w') with w'
 // rotated by 180 degrees and its channel axes swapped (w'[kh,kw,oc,c] = w[2-kh,2-kw,c,oc]) and
-// padding 2 - pad, which the same code runs.
+// padding 2 - pad, which the same code runs on w's own transform, read transposed at a permuted
+// index (no second kernel is built: transposing one first cost as much as the GEMMs saved).
 //
 // Tiles are processed in chunks whose V and M stay near 4 MiB each, so the scratch is bounded
 // whatever the batch and the transforms' output is still in cache for the GEMMs.
@@ -102,21 +103,6 @@ void transform_kernel(const float* w, int C, int OC, float* U) {
       }
     }
   }
-}
-
-// wt[kh,kw,oc,c] = w[2-kh,2-kw,c,oc]: the kernel of the input gradient's convolution, transposed
-// in 32x32 blocks.
-void rotate_transpose_kernel(const float* w, int C, int OC, float* wt) {
-  constexpr int kB = 32;
-#pragma omp parallel for collapse(2) schedule(static) if (int64_t(C) * OC >= (1 << 14))
-  for (int i = 0; i < 9; ++i)
-    for (int c0 = 0; c0 < C; c0 += kB) {
-      const float* src = w + int64_t(8 - i) * C * OC;
-      float* dst = wt + int64_t(i) * C * OC;
-      for (int oc0 = 0; oc0 < OC; oc0 += kB)
-        for (int c = c0; c < std::min(C, c0 + kB); ++c)
-          for (int oc = oc0; oc < std::min(OC, oc0 + kB); ++oc) dst[int64_t(oc) * C + c] = src[int64_t(c) * OC + oc];
-    }
 }
 
 // V[xi](nt, C) = B^T d B for tiles [t0, t0 + nt).
@@ -215,25 +201,35 @@ int64_t chunk_tiles(const Geometry& g) {
   return std::clamp<int64_t>((int64_t(1) << 20) / (16 * widest), 16, g.tiles());
 }
 
-// y = conv(x, U) as above; U: 16 x (C, OC).
-void winograd_run(const float* x, const float* U, const float* bias, float* y, const Geometry& g, bool accumulate) {
+// y = conv(x, U) as above; U: 16 x (C, OC), or with `rotated`, the forward transform of the
+// kernel whose input gradient this is: 16 x (OC, C) = 16 x (g.OC, g.C), read transposed and with
+// its 4x4 index permuted (see conv2d_nhwc_bwd_data_winograd).
+void winograd_run(const float* x, const float* U, const float* bias, float* y, const Geometry& g, bool accumulate,
+                  bool rotated) {
   const int64_t T = g.tiles(), chunk = chunk_tiles(g);
   float* V = scratch(0, 16 * chunk * g.C);
   float* M = scratch(1, 16 * chunk * g.OC);
   float* zeros = scratch(2, g.C);
   std::fill(zeros, zeros + g.C, 0.f);
+  const int64_t cp = int64_t(g.C) * g.OC;
+  constexpr int kFlip[4] = {3, 1, 2, 0};  // G J = P G: rotating g by 180 degrees swaps rows 0 and 3
+  auto one_gemm = [&](int xi, int64_t nt) {
+    if (rotated) {  // M[xi](nt, OC) = V[xi](nt, C) * U_fwd[p(xi)]^T, U_fwd stored (OC, C)
+      const int src = 4 * kFlip[xi / 4] + kFlip[xi % 4];
+      gemm(false, true, nt, g.OC, g.C, V + xi * nt * g.C, U + src * cp, M + xi * nt * g.OC);
+    } else {
+      gemm(false, false, nt, g.OC, g.C, V + xi * nt * g.C, U + xi * cp, M + xi * nt * g.OC);
+    }
+  };
   for (int64_t t0 = 0; t0 < T; t0 += chunk) {
     const int64_t nt = std::min(chunk, T - t0);
     transform_input(x, g, t0, nt, V, zeros);
     // The 16 GEMMs: parallel over xi when each is small, else OpenMP inside each GEMM.
-    const int64_t cp = int64_t(g.C) * g.OC;
     if (nt < 256) {
 #pragma omp parallel for schedule(dynamic, 1)
-      for (int xi = 0; xi < 16; ++xi)
-        gemm(false, false, nt, g.OC, g.C, V + xi * nt * g.C, U + xi * cp, M + xi * nt * g.OC);
+      for (int xi = 0; xi < 16; ++xi) one_gemm(xi, nt);
     } else {
-      for (int xi = 0; xi < 16; ++xi)
-        gemm(false, false, nt, g.OC, g.C, V + xi * nt * g.C, U + xi * cp, M + xi * nt * g.OC);
+      for (int xi = 0; xi < 16; ++xi) one_gemm(xi, nt);
     }
     transform_output(M, g, t0, nt, bias, y, accumulate);
   }
@@ -271,19 +267,20 @@ void conv2d_nhwc_fwd_winograd(const float* x, const float* w, const float* b, fl
   const std::unique_ptr<float[]> own(U);
   transform_kernel(w, s.C, s.OC, U);
   const Geometry g{s.N, s.H, s.W, s.C, s.pad_top, s.pad_left, s.OC, s.OH, s.OW};
-  winograd_run(x, U, b, y, g, /*accumulate=*/false);
+  winograd_run(x, U, b, y, g, /*accumulate=*/false, /*rotated=*/false);
 }
 
 void conv2d_nhwc_bwd_data_winograd(const float* dy, const float* w, float* dx, const Conv2dShape& s) {
+  // dx = conv(dy, w') with w'[kh,kw,oc,c] = w[2-kh,2-kw,c,oc] and padding 2 - pad. Its transform
+  // needs no second kernel: with J the 3x3 exchange matrix, G J = P G (P swaps rows 0 and 3), so
+  // G (J g J) G^T = P (G g G^T) P^T, and w''s transform is w's, read transposed (channels swapped)
+  // at the permuted 4x4 index: winograd_run's `rotated`.
   const int64_t C = s.C, OC = s.OC;
-  // w'[kh,kw,oc,c] = w[2-kh,2-kw,c,oc]: input channels oc, output channels c.
   float* U = new float[size_t(16 * C * OC)];
   const std::unique_ptr<float[]> own(U);
-  const std::unique_ptr<float[]> wt(new float[size_t(9 * C * OC)]);
-  rotate_transpose_kernel(w, s.C, s.OC, wt.get());
-  transform_kernel(wt.get(), s.OC, s.C, U);
+  transform_kernel(w, s.C, s.OC, U);
   const Geometry g{s.N, s.OH, s.OW, s.OC, 2 - s.pad_top, 2 - s.pad_left, s.C, s.H, s.W};
-  winograd_run(dy, U, nullptr, dx, g, /*accumulate=*/true);
+  winograd_run(dy, U, nullptr, dx, g, /*accumulate=*/true, /*rotated=*/true);
 }
 
 }  // namespace convis
