@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """convis against PyTorch on the workloads of bench/README.md, on this machine, same threads.
 
-    /usr/bin/python3 bench/compare/compare.py [--build build-perf] [--threads 2] [--only am_b5_b16,...]
+    /usr/bin/python3 bench/compare/compare.py [--build build] [--threads 2] [--only am_b5_b16,...]
+                                              [--onednn-isa AVX2]
 
 For every workload: convis runs in its own process (build/convis_compare, so its peak resident
 memory is the workload's own) and writes what it computed; PyTorch computes the same thing from
@@ -257,13 +258,21 @@ def torch_train(torch, init_path, data_dir, batch, seed):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--build", default=os.path.join(ROOT, "build-perf"), help="build folder with vis_tool and convis_compare")
+    ap.add_argument("--build", default=os.path.join(ROOT, "build"), help="build folder with vis_tool and convis_compare")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--only", default="", help="comma-separated keys: " + ",".join(KEYS))
     ap.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
     ap.add_argument("--work", default="", help="folder for weights and outputs (default: a temporary one)")
     ap.add_argument("--no-torch", action="store_true", help="time convis only")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="rounds of (convis, PyTorch) timings per workload, the epoch excepted; median of the rounds")
+    ap.add_argument("--onednn-isa", default="",
+                    help="limit PyTorch's oneDNN to this instruction set (ONEDNN_MAX_CPU_ISA, e.g. AVX2: "
+                         "convis' own, and all a Zen3 has); default: the best the CPU offers")
     args = ap.parse_args()
+    if args.onednn_isa:  # read once, when oneDNN first runs: set before torch is imported
+        os.environ["ONEDNN_MAX_CPU_ISA"] = args.onednn_isa
+        os.environ["DNNL_MAX_CPU_ISA"] = args.onednn_isa
 
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
     os.environ["OMP_NUM_THREADS"] = str(args.threads)
@@ -279,7 +288,7 @@ def main():
             log("PyTorch is not installed (Debian: python3-torch): timing convis only")
     if torch is not None:
         log(f"PyTorch {torch.__version__}, oneDNN {'on' if torch.backends.mkldnn.is_available() else 'off'}, "
-            f"{torch.get_num_threads()} threads")
+            f"{torch.get_num_threads()} threads, oneDNN ISA {args.onednn_isa or 'as detected'}")
 
     work = args.work or tempfile.mkdtemp(prefix="convis_compare_")
     os.makedirs(work, exist_ok=True)
@@ -309,14 +318,16 @@ def main():
             np.save(xin, x)
             if kind == "am":
                 gout, xout = os.path.join(work, f"{key}_g.npy"), os.path.join(work, f"{key}_x1.npy")
-                r = run_convis(args.build, ["am", "--weights", wpath, "--input", xin, "--layer", prm["layer"],
-                                            "--out-grad", gout, "--out-image", xout, "--repeats", reps], env)
+                convis_args = ["am", "--weights", wpath, "--input", xin, "--layer", prm["layer"],
+                               "--out-grad", gout, "--out-image", xout, "--repeats", reps]
             else:
                 last = "predictions" if top else "block5_pool"
                 yout = os.path.join(work, f"{key}_y.npy")
-                r = run_convis(args.build, ["forward", "--weights", wpath, "--input", xin, "--layer", last,
-                                            "--out", yout, "--repeats", reps], env)
+                convis_args = ["forward", "--weights", wpath, "--input", xin, "--layer", last,
+                               "--out", yout, "--repeats", reps]
+            r = run_convis(args.build, convis_args, env)
             convis_ms, peak = r["median_ms"], r["peak_rss_mb"]
+            torch_time = None
             if torch is not None:
                 if top not in nets:
                     w = keras1_weights(wpath)
@@ -331,6 +342,7 @@ def main():
                     g64, x164, _ = torch_am(torch, net64, x, prm["layer"], 0)
                     err = max(max_rel_err(np.load(gout), g64), max_rel_err(np.load(xout), x164))
                     g, x1, torch_ms = torch_am(torch, net, x, prm["layer"], reps)
+                    torch_time = lambda: torch_am(torch, net, x, prm["layer"], reps)[2]  # noqa: E731
                     log(f"   PyTorch float32 vs float64: {max_rel_err(g, g64):.1e}")
                     live = int((np.abs(g64).reshape(g64.shape[0], -1).max(axis=1) > 0).sum())
                     log(f"   images with a non-zero gradient: {live} of {g64.shape[0]}")
@@ -338,7 +350,23 @@ def main():
                     y64, _ = torch_forward(torch, net64, x, last, 0)
                     err = max_rel_err(np.load(yout), y64)
                     y, torch_ms = torch_forward(torch, net, x, last, reps)
+                    torch_time = lambda: torch_forward(torch, net, x, last, reps)[1]  # noqa: E731
                     log(f"   PyTorch float32 vs float64: {max_rel_err(y, y64):.1e}")
+            # More rounds, convis and PyTorch back to back each time, so that a machine whose
+            # speed drifts (a shared VM) slows both alike; the figure is the median of the rounds.
+            convis_rounds, torch_rounds = [convis_ms], [torch_ms]
+            for _ in range(args.rounds - 1):
+                r = run_convis(args.build, convis_args, env)
+                convis_rounds.append(r["median_ms"])
+                peak = max(peak, r["peak_rss_mb"])
+                if torch_time is not None:
+                    torch_rounds.append(torch_time())
+            convis_ms = statistics.median(convis_rounds)
+            if torch_time is not None:
+                torch_ms = statistics.median(torch_rounds)
+            if args.rounds > 1:
+                log("   rounds: convis " + " ".join(f"{v:.1f}" for v in convis_rounds) +
+                    ("" if torch_time is None else " | PyTorch " + " ".join(f"{v:.1f}" for v in torch_rounds)))
         else:  # train
             init = os.path.join(work, "fashion_init.h5")
             lout = os.path.join(work, "train_losses.npy")
@@ -361,7 +389,9 @@ def main():
     def fmt_ms(v):
         return "-" if v is None else (f"{v / 1000:.2f} s" if v >= 10000 else f"{v:.1f} ms")
 
-    print(f"\n{args.threads} threads; median of repeated runs after a warm-up (one run for the epoch)\n")
+    isa = f"; PyTorch's oneDNN limited to {args.onednn_isa}" if args.onednn_isa else ""
+    print(f"\n{args.threads} threads; median of {args.rounds} rounds, each the median of repeated runs after a "
+          f"warm-up (the epoch: one run){isa}\n")
     print("| workload | convis | PyTorch | PyTorch / convis | convis peak RSS | max rel. error vs PyTorch |")
     print("|---|---:|---:|---:|---:|---:|")
     for title, c, t, peak, err in rows:
