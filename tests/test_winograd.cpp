@@ -11,6 +11,7 @@
 
 #include "engine/ops.h"
 #include "kernels/conv2d.h"
+#include "kernels/cpu.h"
 #include "tests/util.h"
 
 using namespace convis;
@@ -63,6 +64,10 @@ std::vector<float> bwd_data_direct(const float* dy, const float* w, const std::v
 }  // namespace
 
 TEST_CASE("winograd F(2x2,3x3): forward equals the direct convolution / in one chunk and in chunks of 1, 3, 7 tiles") {
+  if (!cpu_has_avx2_fma()) {
+    MESSAGE("skipped: the Winograd kernels need AVX2+FMA, which this CPU lacks");
+    return;
+  }
   uint32_t seed = 100;
   for (const Case& k : kCases) {
     const Conv2dShape s = make_conv2d_shape(k.N, k.H, k.W, k.C, 3, 3, k.OC, 1, 1, k.p);
@@ -88,6 +93,10 @@ TEST_CASE("winograd F(2x2,3x3): forward equals the direct convolution / in one c
 }
 
 TEST_CASE("winograd F(2x2,3x3): input gradient equals the direct scatter and accumulates into dx") {
+  if (!cpu_has_avx2_fma()) {
+    MESSAGE("skipped: the Winograd kernels need AVX2+FMA, which this CPU lacks");
+    return;
+  }
   uint32_t seed = 200;
   for (const Case& k : kCases) {
     const Conv2dShape s = make_conv2d_shape(k.N, k.H, k.W, k.C, 3, 3, k.OC, 1, 1, k.p);
@@ -109,6 +118,10 @@ TEST_CASE("winograd F(2x2,3x3): input gradient equals the direct scatter and acc
 }
 
 TEST_CASE("winograd: the dispatcher takes it for VGG16's 3x3 layers with enough tiles, and only then") {
+  if (!cpu_has_avx2_fma()) {
+    MESSAGE("skipped: the Winograd kernels need AVX2+FMA, which this CPU lacks");
+    return;
+  }
   set_winograd_enabled(true);
   CHECK(winograd_applies(make_conv2d_shape(1, 96, 96, 64, 3, 3, 64, 1, 1, Padding::same)));
   CHECK(winograd_applies(make_conv2d_shape(16, 6, 6, 512, 3, 3, 512, 1, 1, Padding::same)));  // 144 tiles
@@ -125,6 +138,10 @@ TEST_CASE("winograd: the dispatcher takes it for VGG16's 3x3 layers with enough 
 }
 
 TEST_CASE("winograd through conv2d: the op's forward and input gradient match the im2col path") {
+  if (!cpu_has_avx2_fma()) {
+    MESSAGE("skipped: the Winograd kernels need AVX2+FMA, which this CPU lacks");
+    return;
+  }
   // 2 x 16 x 16 x 64 -> 128 tiles: the dispatcher takes Winograd.
   const Tensor xv = random_tensor(Shape{2, 16, 16, 64}, 301u);
   const Tensor wv = random_tensor(Shape{3, 3, 64, 72}, 302u);
