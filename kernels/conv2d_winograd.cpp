@@ -20,9 +20,11 @@ std::atomic<int> g_winograd_mode{-1};      // -1: not read yet; 0 off; 1 on
 std::atomic<int64_t> g_chunk_tiles{0};     // 0: automatic
 
 // Below this many 2x2 output tiles the per-call kernel transform (16 C x OC matrices) and the
-// GEMMs' short M cost more than the multiplications saved: VGG16's block5 at 96x96 has 9 tiles
-// per image. Measured with convis_bench (conv2d/winograd vs conv2d/im2col).
-constexpr int64_t kMinTiles = 64;
+// GEMMs' short M cost more than the multiplications saved. Measured with convis_bench
+// (conv2d_algo/..., 2 threads): VGG16's block5 at 96x96 (9 tiles) runs at 0.5-0.6x im2col's speed,
+// block4 at 96x96 (36 tiles) at 1.25x forward but 0.9-1.0x for the input gradient, block5 at
+// 224x224 (49 tiles) at 1.35x both ways.
+constexpr int64_t kMinTiles = 48;
 // Minimum channels in and out: with fewer the 16 GEMMs are too thin (K = C) to run near the
 // GEMM's peak, and im2col's K = 9 C wins. The tutorial CNN's 32-channel layer trains faster
 // without Winograd (an epoch at batch 1000: 12.6 s with im2col, 13.7 s with Winograd).

@@ -126,6 +126,8 @@ TEST_CASE("winograd: the dispatcher takes it for VGG16's 3x3 layers with enough 
   CHECK(winograd_applies(make_conv2d_shape(1, 96, 96, 64, 3, 3, 64, 1, 1, Padding::same)));
   CHECK(winograd_applies(make_conv2d_shape(16, 6, 6, 512, 3, 3, 512, 1, 1, Padding::same)));  // 144 tiles
   CHECK_FALSE(winograd_applies(make_conv2d_shape(1, 6, 6, 512, 3, 3, 512, 1, 1, Padding::same)));  // 9 tiles
+  CHECK_FALSE(winograd_applies(make_conv2d_shape(1, 12, 12, 512, 3, 3, 512, 1, 1, Padding::same)));  // 36 tiles
+  CHECK(winograd_applies(make_conv2d_shape(1, 14, 14, 512, 3, 3, 512, 1, 1, Padding::same)));  // 49 tiles
   CHECK_FALSE(winograd_applies(make_conv2d_shape(1, 96, 96, 3, 3, 3, 64, 1, 1, Padding::same)));  // C = 3
   CHECK_FALSE(winograd_applies(make_conv2d_shape(64, 13, 13, 32, 3, 3, 64, 1, 1, Padding::valid)));  // C = 32
   CHECK_FALSE(winograd_applies(make_conv2d_shape(64, 5, 5, 64, 3, 3, 64, 1, 1, Padding::valid)));  // 3x3 out: 56%
