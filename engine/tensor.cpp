@@ -66,19 +66,23 @@ constexpr size_t kCacheMinBytes = size_t(256) << 10;
 // Blocks of 2 MiB or more start on a 2 MiB boundary and ask for transparent huge pages: a fresh
 // block then costs one page fault per 2 MiB instead of one per 4 KiB.
 constexpr size_t kHugePage = size_t(2) << 20;
+constexpr size_t kPage = 4096;  // the smallest page on x86-64 Linux
 
 void* map_block(size_t n) {
   if (n < kHugePage) {
     void* p = ::mmap(nullptr, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     return p == MAP_FAILED ? nullptr : p;
   }
-  void* raw = ::mmap(nullptr, n + kHugePage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  // munmap needs page-aligned addresses: the block ends at n rounded up to a page, where the
+  // unused tail of the over-sized mapping begins (unmap_block's munmap(p, n) rounds up the same way).
+  const size_t len = (n + kPage - 1) / kPage * kPage;
+  void* raw = ::mmap(nullptr, len + kHugePage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (raw == MAP_FAILED) return nullptr;
   const uintptr_t start = reinterpret_cast<uintptr_t>(raw);
   const uintptr_t aligned = (start + kHugePage - 1) / kHugePage * kHugePage;
   if (aligned > start) ::munmap(raw, aligned - start);  // the unaligned head
-  const size_t tail = start + n + kHugePage - (aligned + n);
-  if (tail) ::munmap(reinterpret_cast<void*>(aligned + n), tail);
+  const size_t tail = start + len + kHugePage - (aligned + len);
+  if (tail) ::munmap(reinterpret_cast<void*>(aligned + len), tail);
   void* p = reinterpret_cast<void*>(aligned);
   ::madvise(p, n, MADV_HUGEPAGE);  // advice only: without THP the block is ordinary pages
   return p;
