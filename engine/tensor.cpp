@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <mutex>
 #include <sys/mman.h>
+#include <unistd.h>
 #include <utility>
 #include <new>
 #include <stdexcept>
@@ -66,7 +67,13 @@ constexpr size_t kCacheMinBytes = size_t(256) << 10;
 // Blocks of 2 MiB or more start on a 2 MiB boundary and ask for transparent huge pages: a fresh
 // block then costs one page fault per 2 MiB instead of one per 4 KiB.
 constexpr size_t kHugePage = size_t(2) << 20;
-constexpr size_t kPage = 4096;  // the smallest page on x86-64 Linux
+size_t page_size() {
+  static const size_t n = [] {
+    const long v = ::sysconf(_SC_PAGESIZE);
+    return v > 0 ? size_t(v) : size_t(4096);
+  }();
+  return n;
+}
 
 void* map_block(size_t n) {
   if (n < kHugePage) {
@@ -75,7 +82,8 @@ void* map_block(size_t n) {
   }
   // munmap needs page-aligned addresses: the block ends at n rounded up to a page, where the
   // unused tail of the over-sized mapping begins (unmap_block's munmap(p, n) rounds up the same way).
-  const size_t len = (n + kPage - 1) / kPage * kPage;
+  const size_t page = page_size();
+  const size_t len = (n + page - 1) / page * page;
   void* raw = ::mmap(nullptr, len + kHugePage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (raw == MAP_FAILED) return nullptr;
   const uintptr_t start = reinterpret_cast<uintptr_t>(raw);
@@ -132,7 +140,12 @@ struct BufferCache {
     while (bytes + n > cap && drop < blocks.size()) bytes -= blocks[drop++].first;
     for (size_t i = 0; i < drop; ++i) unmap_block(blocks[i].second, blocks[i].first);
     blocks.erase(blocks.begin(), blocks.begin() + long(drop));
-    blocks.emplace_back(n, p);
+    try {  // called from a deleter: a failure to grow the list frees the block instead
+      blocks.emplace_back(n, p);
+    } catch (...) {
+      unmap_block(p, n);
+      return;
+    }
     bytes += n;
   }
   // Frees the oldest blocks until at most `allowed` bytes are cached.
@@ -165,13 +178,18 @@ std::shared_ptr<float> allocate(int64_t n) {
   void* p = large ? cache().take(bytes) : nullptr;
   const bool fresh = p == nullptr;
   const int64_t live = g_live_bytes += int64_t(bytes);
-  for (int64_t peak = g_peak_live.load(); live > peak && !g_peak_live.compare_exchange_weak(peak, live);) {
+  int64_t old_peak = g_peak_live.load();
+  while (live > old_peak && !g_peak_live.compare_exchange_weak(old_peak, live)) {
   }
   // A block the cache could not supply: make room first, so that live + cached stays within bounds.
   if (fresh && large) cache().trim(allowed_total() - live);
   if (fresh) p = large ? map_block(bytes) : std::aligned_alloc(64, bytes);
   if (!p) {
     g_live_bytes -= int64_t(bytes);
+    if (live > old_peak) {  // a failed request must not raise the peak (unless another did since)
+      int64_t mine = live;
+      g_peak_live.compare_exchange_strong(mine, old_peak);
+    }
     throw std::bad_alloc();
   }
   return std::shared_ptr<float>(static_cast<float*>(p), [bytes](float* q) {

@@ -30,7 +30,8 @@ float* col_scratch(int64_t floats) {
   thread_local std::unique_ptr<float[]> buf;
   thread_local int64_t capacity = 0;
   if (floats > capacity) {
-    buf.reset();  // free first: the old contents are not needed
+    capacity = 0;  // stays 0 if the allocation below throws
+    buf.reset();   // free first: the old contents are not needed
     buf.reset(new float[size_t(floats)]);
     capacity = floats;
   }

@@ -56,6 +56,7 @@ float* scratch(int slot, int64_t floats) {
   thread_local std::unique_ptr<float[]> buf[3];
   thread_local int64_t capacity[3] = {0, 0, 0};
   if (floats > capacity[slot]) {
+    capacity[slot] = 0;  // stays 0 if the allocation below throws
     buf[slot].reset();
     buf[slot].reset(new float[size_t(floats)]);
     capacity[slot] = floats;
@@ -185,7 +186,7 @@ int64_t chunk_tiles(const Geometry& g) {
   if (forced > 0) return std::min(forced, g.tiles());
   // V (16 x chunk x C) and M (16 x chunk x OC) near 4 MiB each.
   const int64_t widest = std::max(g.C, g.OC);
-  return std::clamp<int64_t>((int64_t(1) << 20) / (16 * widest), 16, g.tiles());
+  return std::min(std::max<int64_t>((int64_t(1) << 20) / (16 * widest), 16), g.tiles());
 }
 
 // y = conv(x, U) as above; U: 16 x (C, OC), or with `rotated`, the forward transform of the

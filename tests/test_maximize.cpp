@@ -2,6 +2,7 @@
 // the image ops, the seed method's step against finite differences, batching that changes
 // nothing, errors, the command line, and (with ../shared) the acceptance figures on darknet.
 #include <cmath>
+#include <memory>
 #include <complex>
 #include <cstdlib>
 #include <filesystem>
@@ -509,4 +510,35 @@ TEST_CASE("maximize acceptance: lucid beats the photos and is smoother than seed
     CHECK(hf_l < 0.5 * hf_s);
     CHECK(ro_l < 0.5 * ro_s);
   }
+}
+
+TEST_CASE("maximize: overlapping Maximizers on one model, ended out of order, still work / the cache headroom comes back") {
+  const Model m = tiny_model();
+  m.set_trainable(true);
+  MaximizeOptions opt;
+  opt.method = MaximizeMethod::seed;
+  opt.size = 12;
+  const double headroom = Tensor::cache_headroom();
+  const Tensor x = convis::test::random_tensor(Shape{2, 12, 12, 3}, 77u, 0.f, 1.f);
+  Tensor g_alone, g_after;
+  {
+    const Maximizer alone(m, "conv2", opt);
+    alone.input_gradient(x, {1, 3}, &g_alone);
+  }
+  auto a = std::make_unique<Maximizer>(m, "conv2", opt);
+  auto b = std::make_unique<Maximizer>(m, "conv2", opt);
+  CHECK(Tensor::cache_headroom() == doctest::Approx(1.25));
+  a.reset();  // restores trainable weights while b still runs
+  CHECK(Tensor::cache_headroom() == doctest::Approx(1.25));
+  b->input_gradient(x, {1, 3}, &g_after);  // the full output path now: same gradient
+  REQUIRE(g_after.shape() == g_alone.shape());
+  double diff = 0, scale = 0;
+  for (int64_t i = 0; i < g_alone.numel(); ++i) {
+    diff = std::max(diff, double(std::fabs(g_after[i] - g_alone[i])));
+    scale = std::max(scale, double(std::fabs(g_alone[i])));
+  }
+  REQUIRE(scale > 0);
+  CHECK(diff / scale < 1e-5);
+  b.reset();
+  CHECK(Tensor::cache_headroom() == doctest::Approx(headroom));
 }

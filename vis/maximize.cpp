@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <mutex>
 #include <random>
 #include <stdexcept>
 
@@ -88,6 +89,12 @@ uint64_t splitmix64(uint64_t x) {
 }
 
 // Every random number a filter's image uses comes from this stream.
+// The tensor cache's headroom while any Maximizer lives (see the constructor), and what it was
+// before the first of them.
+std::mutex g_headroom_mu;
+int g_maximizers = 0;
+double g_saved_headroom = Tensor::kDefaultCacheHeadroom;
+
 std::mt19937_64 filter_rng(uint64_t seed, int filter) { return std::mt19937_64(splitmix64(seed ^ splitmix64(uint64_t(filter)))); }
 
 // The batch objective: image b's value is the mean over (H, W) of channel filters[b] (or unit
@@ -186,15 +193,30 @@ Maximizer::Maximizer(const Model& m, const std::string& layer, const MaximizeOpt
   // VGG16 at 96x96, 2 threads: block5_conv3 batch 16 peaks at 366 MB resident instead of 504 MB
   // (2 x) for about the same step time; at 1 x it is 303 MB, but a batch-1 step then re-faults
   // its blocks every time and takes 91 ms instead of 60.
-  old_headroom_ = Tensor::cache_headroom();
-  Tensor::set_cache_headroom(1.25);
+  {
+    const std::lock_guard<std::mutex> lock(g_headroom_mu);
+    if (g_maximizers++ == 0) {
+      g_saved_headroom = Tensor::cache_headroom();
+      Tensor::set_cache_headroom(1.25);
+    }
+  }
   // Only each image's own channel of a Conv2D target is computed, forward and backward.
   select_ = model_.can_select_channels(int(model_.layers.size()) - 1, pre_activation_);
 }
 
+// The one-channel path needs the target layer frozen. Another Maximizer over the same model that
+// ends first restores the weights' trainability; then this one falls back to the whole output.
+bool Maximizer::selecting() const {
+  if (!select_) return false;
+  for (const Var& w : model_.layers.back().weights)
+    if (w.requires_grad()) return false;
+  return true;
+}
+
 Var Maximizer::target(const Var& x, const std::vector<int>& filters) const {
   const int last = int(model_.layers.size()) - 1;
-  return select_ ? model_.forward_channels(x, last, filters, pre_activation_) : model_.forward(x, last, pre_activation_);
+  return selecting() ? model_.forward_channels(x, last, filters, pre_activation_)
+                     : model_.forward(x, last, pre_activation_);
 }
 
 std::vector<float> Maximizer::input_gradient(const Tensor& x, const std::vector<int>& filters, Tensor* grad) const {
@@ -206,7 +228,7 @@ std::vector<float> Maximizer::input_gradient(const Tensor& x, const std::vector<
   const Var p = Var::param(x);
   const Var y = target(p, filters);
   Tensor dy;
-  const std::vector<float> value = objective(y.value(), filters, &dy, select_);
+  const std::vector<float> value = objective(y.value(), filters, &dy, selecting());
   Tape::current().backward(y, dy);
   *grad = p.grad();
   p.zero_grad();
@@ -214,7 +236,10 @@ std::vector<float> Maximizer::input_gradient(const Tensor& x, const std::vector<
 }
 
 Maximizer::~Maximizer() {
-  Tensor::set_cache_headroom(old_headroom_);
+  {
+    const std::lock_guard<std::mutex> lock(g_headroom_mu);
+    if (--g_maximizers == 0) Tensor::set_cache_headroom(g_saved_headroom);
+  }
   size_t k = 0;
   for (const Layer& l : model_.layers)
     for (const Var& v : l.weights) v.set_requires_grad(was_trainable_[k++]);
@@ -231,7 +256,7 @@ std::vector<float> Maximizer::activation(const Tensor& x, int filter) const {
   check_filter(filter);
   NoGrad no_grad;
   const std::vector<int> filters(size_t(x.dim(0)), filter);
-  return objective(target(Var::constant(x), filters).value(), filters, nullptr, select_);
+  return objective(target(Var::constant(x), filters).value(), filters, nullptr, selecting());
 }
 
 std::vector<MaximizeResult> Maximizer::run(const std::vector<int>& filters, const MaximizeObserver& observe,
@@ -348,7 +373,7 @@ std::vector<MaximizeResult> Maximizer::run_batch(const std::vector<int>& filters
     }
     Var y = target(x, filters);
     Tensor dy;
-    const std::vector<float> value = objective(y.value(), filters, &dy, select_);
+    const std::vector<float> value = objective(y.value(), filters, &dy, selecting());
     for (int64_t b = 0; b < B; ++b) losses[size_t(b)].push_back(value[size_t(b)]);
     if (observe) observe(it, filters, value);
     Tape::current().backward(y, dy);
@@ -397,7 +422,7 @@ std::vector<MaximizeResult> Maximizer::run_batch(const std::vector<int>& filters
   const Var p = Var::constant(params);
   const Tensor input = clean_input(p).value();
   const Tensor shown = method == MaximizeMethod::lucid ? lucid_image(p).value() : params;
-  const std::vector<float> act = objective(target(Var::constant(input), filters).value(), filters, nullptr, select_);
+  const std::vector<float> act = objective(target(Var::constant(input), filters).value(), filters, nullptr, selecting());
   for (int64_t b = 0; b < B; ++b) {
     MaximizeResult& r = out[size_t(b)];
     r.filter = filters[size_t(b)];

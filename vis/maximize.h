@@ -82,7 +82,10 @@ class Maximizer {
  public:
   // Validates the layer (throws listing the valid names) and the size, keeps layers 0..layer
   // built for the input size, and freezes their weights (restored by the destructor; the
-  // weights are shared with m, which must outlive the Maximizer).
+  // weights are shared with m, which must outlive the Maximizer). Several Maximizers over one
+  // model should end in reverse order, as scopes do: each restores the trainability it found.
+  // Ended out of order they still compute the right gradients (a target layer made trainable
+  // again is run whole), and the tensor cache's headroom comes back when the last one ends.
   Maximizer(const Model& m, const std::string& layer, const MaximizeOptions& opt);
   ~Maximizer();
   Maximizer(const Maximizer&) = delete;
@@ -120,6 +123,7 @@ class Maximizer {
   // The target layer's output for images with these filters: only their own channels when
   // select_ (a Conv2D target: Model::forward_channels), else the whole output.
   Var target(const Var& x, const std::vector<int>& filters) const;
+  bool selecting() const;  // select_, and the target layer's weights are still frozen
 
   Model model_;  // layers 0..layer of the model, built at h_ x w_
   MaximizeOptions opt_;
@@ -131,7 +135,6 @@ class Maximizer {
   Preprocess pre_ = Preprocess::unit;
   std::vector<std::string> notes_;
   std::vector<bool> was_trainable_;
-  double old_headroom_ = 2.0;  // the tensor cache's headroom, restored by the destructor
 };
 
 // One call: Maximizer(m, layer, opt).run(filters, observe).
