@@ -19,21 +19,42 @@ void require_rank(const char* op, const char* what, const Var& v, int rank) {
                                 std::to_string(rank));
 }
 
-}  // namespace
-
-Var conv2d(const Var& x, const Var& w, const Var& b, int stride_h, int stride_w, Padding padding, bool fuse_relu) {
-  require_rank("conv2d", "input", x, 4);
-  require_rank("conv2d", "kernel", w, 4);
+// conv2d's and conv2d_channels' checks: x (N,H,W,C), w (KH,KW,C,OC), b (OC) or undefined.
+Conv2dShape checked_conv2d_shape(const char* op, const Var& x, const Var& w, const Var& b, int stride_h,
+                                 int stride_w, Padding padding) {
+  require_rank(op, "input", x, 4);
+  require_rank(op, "kernel", w, 4);
   const Shape& xs = x.shape();
   const Shape& ws = w.shape();
   if (ws[2] != xs[3])
-    throw std::invalid_argument("conv2d: input " + xs.str() + " has " + std::to_string(xs[3]) + " channels but kernel " +
-                                ws.str() + " expects " + std::to_string(ws[2]) + " (kernel is KH,KW,C,OC)");
+    throw std::invalid_argument(std::string(op) + ": input " + xs.str() + " has " + std::to_string(xs[3]) +
+                                " channels but kernel " + ws.str() + " expects " + std::to_string(ws[2]) +
+                                " (kernel is KH,KW,C,OC)");
   if (b.defined() && (b.shape().rank() != 1 || b.shape()[0] != ws[3]))
-    throw std::invalid_argument("conv2d: bias has shape " + b.shape().str() + ", kernel " + ws.str() + " expects (" +
-                                std::to_string(ws[3]) + ",)");
-  const Conv2dShape s = make_conv2d_shape(int(xs[0]), int(xs[1]), int(xs[2]), int(xs[3]), int(ws[0]), int(ws[1]),
-                                          int(ws[3]), stride_h, stride_w, padding);
+    throw std::invalid_argument(std::string(op) + ": bias has shape " + b.shape().str() + ", kernel " + ws.str() +
+                                " expects (" + std::to_string(ws[3]) + ",)");
+  return make_conv2d_shape(int(xs[0]), int(xs[1]), int(xs[2]), int(xs[3]), int(ws[0]), int(ws[1]), int(ws[3]),
+                           stride_h, stride_w, padding);
+}
+
+// The gradient before a fused ReLU: out.grad() where the output was positive (guided backprop:
+// and where the gradient is positive), 0 elsewhere.
+Tensor fused_relu_grad(const Var& out) {
+  const Tensor& dy = out.grad();
+  Tensor masked(dy.shape());
+  if (guided_relu_enabled()) {
+    masked.zero();
+    relu_bwd_guided(out.value().data(), dy.data(), masked.data(), dy.numel());
+  } else {
+    relu_mask(out.value().data(), dy.data(), masked.data(), dy.numel());
+  }
+  return masked;
+}
+
+}  // namespace
+
+Var conv2d(const Var& x, const Var& w, const Var& b, int stride_h, int stride_w, Padding padding, bool fuse_relu) {
+  const Conv2dShape s = checked_conv2d_shape("conv2d", x, w, b, stride_h, stride_w, padding);
   Tensor y(Shape{s.N, s.OH, s.OW, s.OC});
   conv2d_nhwc_fwd(x.value().data(), w.value().data(), b.defined() ? b.value().data() : nullptr, y.data(), s);
   if (fuse_relu) relu_fwd(y.data(), y.data(), y.numel());
@@ -42,17 +63,7 @@ Var conv2d(const Var& x, const Var& w, const Var& b, int stride_h, int stride_w,
 
   out.set_requires_grad(true);
   Tape::current().record({x, w, b}, out, [x, w, b, out, s, fuse_relu]() mutable {
-    Tensor dy = out.grad();
-    if (fuse_relu) {  // d relu: pass the gradient only where the output was positive
-      Tensor masked(dy.shape());
-      if (guided_relu_enabled()) {  // guided backprop: also drop negative gradients
-        masked.zero();
-        relu_bwd_guided(out.value().data(), dy.data(), masked.data(), dy.numel());
-      } else {
-        relu_mask(out.value().data(), dy.data(), masked.data(), dy.numel());
-      }
-      dy = masked;
-    }
+    const Tensor dy = fuse_relu ? fused_relu_grad(out) : out.grad();
     if (x.requires_grad()) conv2d_nhwc_bwd_data(dy.data(), w.value().data(), x.grad_buffer().data(), s);
     // Frozen weights (and bias) cost nothing here: no col^T dY GEMM at all.
     const bool need_w = w.requires_grad(), need_b = b.defined() && b.requires_grad();
@@ -68,17 +79,9 @@ Var conv2d(const Var& x, const Var& w, const Var& b, int stride_h, int stride_w,
 
 Var conv2d_channels(const Var& x, const Var& w, const Var& b, const std::vector<int>& channels, int stride_h,
                     int stride_w, Padding padding, bool fuse_relu) {
-  require_rank("conv2d_channels", "input", x, 4);
-  require_rank("conv2d_channels", "kernel", w, 4);
+  const Conv2dShape s = checked_conv2d_shape("conv2d_channels", x, w, b, stride_h, stride_w, padding);
   const Shape& xs = x.shape();
   const Shape& ws = w.shape();
-  if (ws[2] != xs[3])
-    throw std::invalid_argument("conv2d_channels: input " + xs.str() + " has " + std::to_string(xs[3]) +
-                                " channels but kernel " + ws.str() + " expects " + std::to_string(ws[2]) +
-                                " (kernel is KH,KW,C,OC)");
-  if (b.defined() && (b.shape().rank() != 1 || b.shape()[0] != ws[3]))
-    throw std::invalid_argument("conv2d_channels: bias has shape " + b.shape().str() + ", kernel " + ws.str() +
-                                " expects (" + std::to_string(ws[3]) + ",)");
   if (int64_t(channels.size()) != xs[0])
     throw std::invalid_argument("conv2d_channels: " + std::to_string(channels.size()) + " channels for a batch of " +
                                 std::to_string(xs[0]) + " images (one per image)");
@@ -88,8 +91,6 @@ Var conv2d_channels(const Var& x, const Var& w, const Var& b, const std::vector<
                                   ws.str() + " (0.." + std::to_string(ws[3] - 1) + ")");
   if (w.requires_grad() || b.requires_grad())
     throw std::invalid_argument("conv2d_channels: the kernel and bias must be frozen (it computes no weight gradients)");
-  const Conv2dShape s = make_conv2d_shape(int(xs[0]), int(xs[1]), int(xs[2]), int(xs[3]), int(ws[0]), int(ws[1]),
-                                          int(ws[3]), stride_h, stride_w, padding);
   Tensor y(Shape{s.N, s.OH, s.OW, 1});
   conv2d_nhwc_fwd_select(x.value().data(), w.value().data(), b.defined() ? b.value().data() : nullptr,
                          channels.data(), y.data(), s);
@@ -99,17 +100,7 @@ Var conv2d_channels(const Var& x, const Var& w, const Var& b, const std::vector<
 
   out.set_requires_grad(true);
   Tape::current().record({x}, out, [x, w, out, s, channels, fuse_relu]() mutable {
-    Tensor dy = out.grad();
-    if (fuse_relu) {
-      Tensor masked(dy.shape());
-      if (guided_relu_enabled()) {
-        masked.zero();
-        relu_bwd_guided(out.value().data(), dy.data(), masked.data(), dy.numel());
-      } else {
-        relu_mask(out.value().data(), dy.data(), masked.data(), dy.numel());
-      }
-      dy = masked;
-    }
+    const Tensor dy = fuse_relu ? fused_relu_grad(out) : out.grad();
     conv2d_nhwc_bwd_data_select(dy.data(), w.value().data(), channels.data(), x.grad_buffer().data(), s);
   });
   return out;

@@ -55,9 +55,9 @@ std::atomic<int64_t> g_live_bytes{0};
 // zeroes on first touch, which perf showed as a quarter of an activation-maximisation step
 // (VGG16 block3_conv1, 96x96). So a freed buffer of at least kCacheMinBytes is kept, keyed by
 // its exact size, and the next allocation of that size takes it back. The cache holds at most
-// `limit` bytes, and never so much that live + cached bytes would pass twice the largest live
-// total the process has had (peak_live; see kHeadroomFactor), so its memory stays proportional to
-// what the program itself needs at once. When a block does not fit, or an allocation misses, the
+// `limit` bytes, and never so much that live + cached bytes would pass a multiple (the headroom,
+// below) of the largest live total the process has had (peak_live), so its memory stays
+// proportional to what the program itself needs at once. When a block does not fit, or an allocation misses, the
 // oldest cached blocks are freed first.
 // Large blocks are their own anonymous mappings (mmap, page aligned), not glibc heap blocks:
 // a cached block then pins no heap around it, and a freed one goes straight back to the system,
@@ -130,16 +130,13 @@ struct BufferCache {
   // Called after the block's bytes have left the live count.
   void put(size_t n, void* p) {
     std::lock_guard<std::mutex> lock(mu);
-    const int64_t headroom = allowed_total() - g_live_bytes.load();  // live + cached <= 2 peak_live
+    const int64_t headroom = allowed_total() - g_live_bytes.load();  // live + cached <= allowed_total()
     const size_t cap = std::min(limit, size_t(std::max<int64_t>(headroom, 0)));
     if (n > cap) {
       unmap_block(p, n);
       return;
     }
-    size_t drop = 0;
-    while (bytes + n > cap && drop < blocks.size()) bytes -= blocks[drop++].first;
-    for (size_t i = 0; i < drop; ++i) unmap_block(blocks[i].second, blocks[i].first);
-    blocks.erase(blocks.begin(), blocks.begin() + long(drop));
+    evict_to(cap - n);
     try {  // called from a deleter: a failure to grow the list frees the block instead
       blocks.emplace_back(n, p);
     } catch (...) {
@@ -151,16 +148,19 @@ struct BufferCache {
   // Frees the oldest blocks until at most `allowed` bytes are cached.
   void trim(int64_t allowed) {
     std::lock_guard<std::mutex> lock(mu);
-    size_t drop = 0;
-    while (int64_t(bytes) > std::max<int64_t>(allowed, 0) && drop < blocks.size()) bytes -= blocks[drop++].first;
-    for (size_t i = 0; i < drop; ++i) unmap_block(blocks[i].second, blocks[i].first);
-    blocks.erase(blocks.begin(), blocks.begin() + long(drop));
+    evict_to(size_t(std::max<int64_t>(allowed, 0)));
   }
   void set_limit(size_t n) {
     std::lock_guard<std::mutex> lock(mu);
     limit = n;
+    evict_to(limit);
+  }
+
+ private:
+  // With mu held: frees the oldest blocks until at most `cap` bytes are cached.
+  void evict_to(size_t cap) {
     size_t drop = 0;
-    while (bytes > limit && drop < blocks.size()) bytes -= blocks[drop++].first;
+    while (bytes > cap && drop < blocks.size()) bytes -= blocks[drop++].first;
     for (size_t i = 0; i < drop; ++i) unmap_block(blocks[i].second, blocks[i].first);
     blocks.erase(blocks.begin(), blocks.begin() + long(drop));
   }

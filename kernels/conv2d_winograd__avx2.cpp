@@ -53,8 +53,8 @@ struct Geometry {
 
 // Scratch per thread, only ever grown (as im2col's).
 float* scratch(int slot, int64_t floats) {
-  thread_local std::unique_ptr<float[]> buf[3];
-  thread_local int64_t capacity[3] = {0, 0, 0};
+  thread_local std::unique_ptr<float[]> buf[4];  // V, M, a row of zeros, the kernel transform U
+  thread_local int64_t capacity[4] = {0, 0, 0, 0};
   if (floats > capacity[slot]) {
     capacity[slot] = 0;  // stays 0 if the allocation below throws
     buf[slot].reset();
@@ -223,13 +223,18 @@ void winograd_run(const float* x, const float* U, const float* bias, float* y, c
   }
 }
 
+// w's transform, 16 x (C, OC), in this thread's scratch (a VGG16 block5 kernel's is 16 MiB:
+// allocated fresh, its pages would be faulted in and zeroed on every call).
+const float* transformed_kernel(const float* w, const Conv2dShape& s) {
+  float* U = scratch(3, 16 * int64_t(s.C) * s.OC);
+  transform_kernel(w, s.C, s.OC, U);
+  return U;
+}
+
 }  // namespace
 
 void conv2d_nhwc_fwd_winograd__avx2(const float* x, const float* w, const float* b, float* y, const Conv2dShape& s) {
-  const int64_t C = s.C, OC = s.OC;
-  float* U = new float[size_t(16 * C * OC)];
-  const std::unique_ptr<float[]> own(U);
-  transform_kernel(w, s.C, s.OC, U);
+  const float* U = transformed_kernel(w, s);
   const Geometry g{s.N, s.H, s.W, s.C, s.pad_top, s.pad_left, s.OC, s.OH, s.OW};
   winograd_run(x, U, b, y, g, /*accumulate=*/false, /*rotated=*/false);
 }
@@ -239,10 +244,7 @@ void conv2d_nhwc_bwd_data_winograd__avx2(const float* dy, const float* w, float*
   // needs no second kernel: with J the 3x3 exchange matrix, G J = P G (P swaps rows 0 and 3), so
   // G (J g J) G^T = P (G g G^T) P^T, and w''s transform is w's, read transposed (channels swapped)
   // at the permuted 4x4 index: winograd_run's `rotated`.
-  const int64_t C = s.C, OC = s.OC;
-  float* U = new float[size_t(16 * C * OC)];
-  const std::unique_ptr<float[]> own(U);
-  transform_kernel(w, s.C, s.OC, U);
+  const float* U = transformed_kernel(w, s);
   const Geometry g{s.N, s.OH, s.OW, s.OC, 2 - s.pad_top, 2 - s.pad_left, s.C, s.H, s.W};
   winograd_run(dy, U, nullptr, dx, g, /*accumulate=*/true, /*rotated=*/true);
 }

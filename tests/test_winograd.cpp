@@ -61,13 +61,17 @@ std::vector<float> bwd_data_direct(const float* dy, const float* w, const std::v
   return {acc.begin(), acc.end()};
 }
 
+// The Winograd kernels are built for AVX2+FMA only (elsewhere the dispatcher keeps im2col).
+bool skip_without_avx2() {
+  if (cpu_has_avx2_fma()) return false;
+  MESSAGE("skipped: the Winograd kernels need AVX2+FMA, which this CPU lacks");
+  return true;
+}
+
 }  // namespace
 
 TEST_CASE("winograd F(2x2,3x3): forward equals the direct convolution / in one chunk and in chunks of 1, 3, 7 tiles") {
-  if (!cpu_has_avx2_fma()) {
-    MESSAGE("skipped: the Winograd kernels need AVX2+FMA, which this CPU lacks");
-    return;
-  }
+  if (skip_without_avx2()) return;
   uint32_t seed = 100;
   for (const Case& k : kCases) {
     const Conv2dShape s = make_conv2d_shape(k.N, k.H, k.W, k.C, 3, 3, k.OC, 1, 1, k.p);
@@ -93,10 +97,7 @@ TEST_CASE("winograd F(2x2,3x3): forward equals the direct convolution / in one c
 }
 
 TEST_CASE("winograd F(2x2,3x3): input gradient equals the direct scatter and accumulates into dx") {
-  if (!cpu_has_avx2_fma()) {
-    MESSAGE("skipped: the Winograd kernels need AVX2+FMA, which this CPU lacks");
-    return;
-  }
+  if (skip_without_avx2()) return;
   uint32_t seed = 200;
   for (const Case& k : kCases) {
     const Conv2dShape s = make_conv2d_shape(k.N, k.H, k.W, k.C, 3, 3, k.OC, 1, 1, k.p);
@@ -118,10 +119,7 @@ TEST_CASE("winograd F(2x2,3x3): input gradient equals the direct scatter and acc
 }
 
 TEST_CASE("winograd: the dispatcher takes it for VGG16's 3x3 layers with enough tiles, and only then") {
-  if (!cpu_has_avx2_fma()) {
-    MESSAGE("skipped: the Winograd kernels need AVX2+FMA, which this CPU lacks");
-    return;
-  }
+  if (skip_without_avx2()) return;
   set_winograd_enabled(true);
   CHECK(winograd_applies(make_conv2d_shape(1, 96, 96, 64, 3, 3, 64, 1, 1, Padding::same)));
   CHECK(winograd_applies(make_conv2d_shape(16, 6, 6, 512, 3, 3, 512, 1, 1, Padding::same)));  // 144 tiles
@@ -140,10 +138,7 @@ TEST_CASE("winograd: the dispatcher takes it for VGG16's 3x3 layers with enough 
 }
 
 TEST_CASE("winograd through conv2d: the op's forward and input gradient match the im2col path") {
-  if (!cpu_has_avx2_fma()) {
-    MESSAGE("skipped: the Winograd kernels need AVX2+FMA, which this CPU lacks");
-    return;
-  }
+  if (skip_without_avx2()) return;
   // 2 x 16 x 16 x 64 -> 128 tiles: the dispatcher takes Winograd.
   const Tensor xv = random_tensor(Shape{2, 16, 16, 64}, 301u);
   const Tensor wv = random_tensor(Shape{3, 3, 64, 72}, 302u);

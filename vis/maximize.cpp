@@ -99,14 +99,15 @@ std::mt19937_64 filter_rng(uint64_t seed, int filter) { return std::mt19937_64(s
 
 // The batch objective: image b's value is the mean over (H, W) of channel filters[b] (or unit
 // filters[b] of a flat output). dy receives the gradient of their sum with respect to y.
-// With `selected`, y holds only each image's own channel (Model::forward_channels), so its index is 0.
-std::vector<float> objective(const Tensor& y, const std::vector<int>& filters, Tensor* dy, bool selected = false) {
+// y may also hold each image's own channel only (Model::forward_channels): then C = 1 and the
+// channel is index 0 (as it is for any one-channel layer).
+std::vector<float> objective(const Tensor& y, const std::vector<int>& filters, Tensor* dy) {
   const int64_t B = y.dim(0), C = y.dim(y.rank() - 1);
   const int64_t per = y.numel() / B / C;  // spatial positions per image (1 for dense)
   if (dy) *dy = Tensor::zeros(y.shape());
   std::vector<float> out(static_cast<size_t>(B));
   for (int64_t b = 0; b < B; ++b) {
-    const int64_t f = selected ? 0 : filters[size_t(b)];
+    const int64_t f = C == 1 ? 0 : filters[size_t(b)];
     double acc = 0.0;
     for (int64_t i = 0; i < per; ++i) {
       const int64_t at = (b * per + i) * C + f;
@@ -213,6 +214,27 @@ bool Maximizer::selecting() const {
   return true;
 }
 
+std::vector<float> Maximizer::ascend(const Var& x, const std::vector<int>& filters) const {
+  const Var y = target(x, filters);
+  Tensor dy;
+  const std::vector<float> value = objective(y.value(), filters, &dy);
+  Tape::current().backward(y, dy);
+  return value;
+}
+
+void seed_update(Tensor* x, const Tensor& grad, float step) {
+  check_same_shape("seed_update: image and gradient", x->shape(), grad.shape());
+  const int64_t B = x->dim(0), per = x->numel() / B;
+  for (int64_t b = 0; b < B; ++b) {  // the seeds' K.l2_normalize over the whole image, per image
+    const float* gb = grad.data() + b * per;
+    double ss = 0.0;
+    for (int64_t i = 0; i < per; ++i) ss += double(gb[i]) * gb[i];
+    const float k = step / float(std::sqrt(std::max(ss, 1e-12)));
+    float* pb = x->data() + b * per;
+    for (int64_t i = 0; i < per; ++i) pb[i] += k * gb[i];
+  }
+}
+
 Var Maximizer::target(const Var& x, const std::vector<int>& filters) const {
   const int last = int(model_.layers.size()) - 1;
   return selecting() ? model_.forward_channels(x, last, filters, pre_activation_)
@@ -226,10 +248,7 @@ std::vector<float> Maximizer::input_gradient(const Tensor& x, const std::vector<
                                 std::to_string(x.dim(0)) + " images");
   Tape::current().clear();
   const Var p = Var::param(x);
-  const Var y = target(p, filters);
-  Tensor dy;
-  const std::vector<float> value = objective(y.value(), filters, &dy, selecting());
-  Tape::current().backward(y, dy);
+  const std::vector<float> value = ascend(p, filters);
   *grad = p.grad();
   p.zero_grad();
   return value;
@@ -256,7 +275,7 @@ std::vector<float> Maximizer::activation(const Tensor& x, int filter) const {
   check_filter(filter);
   NoGrad no_grad;
   const std::vector<int> filters(size_t(x.dim(0)), filter);
-  return objective(target(Var::constant(x), filters).value(), filters, nullptr, selecting());
+  return objective(target(Var::constant(x), filters).value(), filters, nullptr);
 }
 
 std::vector<MaximizeResult> Maximizer::run(const std::vector<int>& filters, const MaximizeObserver& observe,
@@ -371,25 +390,14 @@ std::vector<MaximizeResult> Maximizer::run_batch(const std::vector<int>& filters
     } else {
       x = clean_input(p);
     }
-    Var y = target(x, filters);
-    Tensor dy;
-    const std::vector<float> value = objective(y.value(), filters, &dy, selecting());
+    const std::vector<float> value = ascend(x, filters);
     for (int64_t b = 0; b < B; ++b) losses[size_t(b)].push_back(value[size_t(b)]);
     if (observe) observe(it, filters, value);
-    Tape::current().backward(y, dy);
     const Tensor g = p.grad();
 
     switch (method) {
       case MaximizeMethod::seed:
-        // The seeds' K.l2_normalize over the whole image, per image.
-        for (int64_t b = 0; b < B; ++b) {
-          const float* gb = g.data() + b * per;
-          double ss = 0.0;
-          for (int64_t i = 0; i < per; ++i) ss += double(gb[i]) * gb[i];
-          const float k = step_ / float(std::sqrt(std::max(ss, 1e-12)));
-          float* pb = params.data() + b * per;
-          for (int64_t i = 0; i < per; ++i) pb[i] += k * gb[i];
-        }
+        seed_update(&params, g, step_);
         break;
       case MaximizeMethod::lucid: {
         // Adam (TensorFlow's form, which Lucid used), ascending: lr_t = lr sqrt(1 - b2^t) / (1 - b1^t).
@@ -422,7 +430,7 @@ std::vector<MaximizeResult> Maximizer::run_batch(const std::vector<int>& filters
   const Var p = Var::constant(params);
   const Tensor input = clean_input(p).value();
   const Tensor shown = method == MaximizeMethod::lucid ? lucid_image(p).value() : params;
-  const std::vector<float> act = objective(target(Var::constant(input), filters).value(), filters, nullptr, selecting());
+  const std::vector<float> act = objective(target(Var::constant(input), filters).value(), filters, nullptr);
   for (int64_t b = 0; b < B; ++b) {
     MaximizeResult& r = out[size_t(b)];
     r.filter = filters[size_t(b)];

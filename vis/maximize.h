@@ -78,6 +78,10 @@ using MaximizeObserver = std::function<void(int iter, const std::vector<int>& fi
 // layer needs the memory of one batch, not of 512 pictures).
 using MaximizeSink = std::function<void(MaximizeResult&& result)>;
 
+// The seed method's update, per image of the batch x:(B, ...): x += step * grad / ||grad||_2 (the
+// seeds' K.l2_normalize over the whole image).
+void seed_update(Tensor* x, const Tensor& grad, float step);
+
 class Maximizer {
  public:
   // Validates the layer (throws listing the valid names) and the size, keeps layers 0..layer
@@ -123,6 +127,9 @@ class Maximizer {
   // The target layer's output for images with these filters: only their own channels when
   // select_ (a Conv2D target: Model::forward_channels), else the whole output.
   Var target(const Var& x, const std::vector<int>& filters) const;
+  // One forward of x to the target and the backward of the batch objective (the sum of each
+  // image's); returns each image's objective. Gradients land where x came from.
+  std::vector<float> ascend(const Var& x, const std::vector<int>& filters) const;
   bool selecting() const;  // select_, and the target layer's weights are still frozen
 
   Model model_;  // layers 0..layer of the model, built at h_ x w_

@@ -122,7 +122,7 @@ int run_forward(const Options& o) {
 
 int run_am(const Options& o) {
   const Tensor x0 = read_npy(o.get("input"));
-  const int64_t B = x0.dim(0), per = x0.numel() / B;
+  const int64_t B = x0.dim(0);
   const Model m = load_model(o.get("weights"), int(x0.dim(1)), int(x0.dim(2)));
   MaximizeOptions opt;
   opt.method = MaximizeMethod::seed;
@@ -135,14 +135,7 @@ int run_am(const Options& o) {
   auto step = [&] {
     mx.input_gradient(x0, filters, &g);
     x1 = x0.clone();
-    for (int64_t b = 0; b < B; ++b) {  // x += step * g / |g|_2, per image (the seed method's update)
-      const float* gb = g.data() + b * per;
-      double ss = 0.0;
-      for (int64_t i = 0; i < per; ++i) ss += double(gb[i]) * gb[i];
-      const float k = mx.step() / float(std::sqrt(std::max(ss, 1e-12)));
-      float* pb = x1.data() + b * per;
-      for (int64_t i = 0; i < per; ++i) pb[i] += k * gb[i];
-    }
+    seed_update(&x1, g, mx.step());  // the seed method's update, as vis_tool maximize runs it
   };
   const std::vector<double> ms = time_runs(step, o.get_int("warmup", 1), o.get_int("repeats", 5));
   write_npy(o.get("out-grad"), g);
