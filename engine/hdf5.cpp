@@ -76,6 +76,23 @@ std::vector<std::string> split_path(const std::string& path) {
   return parts;
 }
 
+const char* type_class_name(H5T_class_t cls) {
+  switch (cls) {
+    case H5T_INTEGER: return "integer";
+    case H5T_FLOAT: return "float";
+    case H5T_TIME: return "time";
+    case H5T_STRING: return "string";
+    case H5T_BITFIELD: return "bitfield";
+    case H5T_OPAQUE: return "opaque";
+    case H5T_COMPOUND: return "compound";
+    case H5T_REFERENCE: return "reference";
+    case H5T_ENUM: return "enum";
+    case H5T_VLEN: return "variable-length";
+    case H5T_ARRAY: return "array";
+    default: return "unknown-type";
+  }
+}
+
 Id open_attr(hid_t loc, const std::string& name) {
   Id a(H5Aopen(loc, name.c_str(), H5P_DEFAULT));
   if (!a.valid()) fail("cannot open attribute '" + name + "'");
@@ -184,10 +201,17 @@ std::vector<std::string> read_string_list_attr(hid_t loc, const std::string& nam
   Id type(H5Aget_type(attr));
   Id space(H5Aget_space(attr));
   if (!type.valid() || !space.valid()) fail("cannot read attribute '" + name + "'");
-  if (H5Tget_class(type) != H5T_STRING) throw std::runtime_error("attribute '" + name + "' is not a string");
   const hssize_t n = H5Sget_simple_extent_npoints(space);
   if (n < 0) fail("cannot read the size of attribute '" + name + "'");
   std::vector<std::string> out;
+  const H5T_class_t cls = H5Tget_class(type);
+  if (cls != H5T_STRING) {
+    // Keras 2.13 writes an empty name list as np.asarray([]): an empty float64 array. Any empty
+    // numeric array is an empty list; a non-empty one is not a list of names.
+    if (n == 0 && (cls == H5T_FLOAT || cls == H5T_INTEGER)) return out;
+    throw std::runtime_error("attribute '" + name + "' holds " + std::to_string(n) + " " + type_class_name(cls) +
+                             " value(s), expected strings");
+  }
   if (n == 0) return out;
   out.reserve(size_t(n));
 
@@ -242,6 +266,16 @@ void write_fixed_strings_attr(hid_t loc, const std::string& name, const std::vec
   Id attr(H5Acreate2(loc, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT));
   if (!attr.valid()) fail("cannot create attribute '" + name + "'");
   if (H5Awrite(attr, type, buf.data()) < 0) fail("cannot write attribute '" + name + "'");
+}
+
+void write_empty_float64_attr(hid_t loc, const std::string& name) {
+  const hsize_t n = 0;
+  Id space(H5Screate_simple(1, &n, nullptr));
+  if (!space.valid()) fail("cannot make the dataspace of attribute '" + name + "'");
+  Id attr(H5Acreate2(loc, name.c_str(), H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT));
+  if (!attr.valid()) fail("cannot create attribute '" + name + "'");
+  const double none = 0.0;  // a valid pointer; nothing is read from it for 0 elements
+  if (H5Awrite(attr, H5T_NATIVE_DOUBLE, &none) < 0) fail("cannot write attribute '" + name + "'");
 }
 
 void write_string_attr(hid_t loc, const std::string& name, const std::string& value) {

@@ -75,13 +75,18 @@ Id create_group(hid_t loc, const std::string& path, bool track_order = false);
 std::vector<std::string> children(hid_t group);
 
 // Attributes. Strings are read whether stored fixed-length or variable-length, scalar or as a
-// 1-D array; fixed-length padding (NUL or space) is stripped.
+// 1-D array; fixed-length padding (NUL or space) is stripped. An empty numeric array (Keras 2.13's
+// empty name list) reads as an empty list; any other non-string attribute is an error naming its
+// type class and size.
 bool has_attr(hid_t loc, const std::string& name);
 std::vector<std::string> read_string_list_attr(hid_t loc, const std::string& name);
 std::string read_string_attr(hid_t loc, const std::string& name);  // a scalar, or a 1-element array
 // A 1-D array of fixed-length NUL-padded ASCII strings (numpy's |S<n>), as Keras writes name
 // lists; the element size is the longest string (at least 1), an empty list has shape (0,).
 void write_fixed_strings_attr(hid_t loc, const std::string& name, const std::vector<std::string>& values);
+// An empty 1-D float64 array (shape (0,)): what h5py stores for np.asarray([]), so what Keras 2.13
+// writes as the weight_names of a layer without weights.
+void write_empty_float64_attr(hid_t loc, const std::string& name);
 // A scalar variable-length UTF-8 string, as h5py writes a Python str.
 void write_string_attr(hid_t loc, const std::string& name, const std::string& value);
 

@@ -76,7 +76,13 @@ void read_named_layers(hid_t file, const std::string& prefix, KerasFile& kf) {
     if (!has_name_list(g, "weight_names"))
       throw std::runtime_error("group '" + group + "' has no weight_names attribute");
     LayerWeights lw{layer, {}};
-    for (const std::string& w : read_name_list(g, "weight_names")) {
+    std::vector<std::string> weight_names;
+    try {
+      weight_names = read_name_list(g, "weight_names");
+    } catch (const std::runtime_error& e) {
+      throw std::runtime_error("layer '" + layer + "': " + e.what());
+    }
+    for (const std::string& w : weight_names) {
       const std::string path = group + "/" + w;
       if (!h5::exists(file, path))
         throw std::runtime_error("cannot open dataset '" + path + "': layer '" + layer +
@@ -175,7 +181,9 @@ void write_named_layers(hid_t root, KerasLayout layout, const std::vector<LayerW
       const bool prefix = layout != KerasLayout::keras1 && w.name.compare(0, own.size(), own) != 0;
       weight_names.push_back(prefix ? own + w.name : w.name);
     }
-    write_name_list(g, "weight_names", weight_names);
+    // Keras 2.13 stores an empty list as np.asarray([]), an empty float64 array; Keras 1 as strings.
+    if (weight_names.empty() && layout != KerasLayout::keras1) h5::write_empty_float64_attr(g, "weight_names");
+    else write_name_list(g, "weight_names", weight_names);
     for (size_t i = 0; i < lw.weights.size(); ++i) h5::write_tensor(g, weight_names[i], lw.weights[i].value);
   }
 }
