@@ -106,7 +106,7 @@ TEST_CASE("keras 2.13: weightless layers get an empty float64 weight_names, and 
   fs::remove_all(dir);
 }
 
-TEST_CASE("keras 2.13: empty integer lists load; a non-empty numeric weight_names names file, layer and type") {
+TEST_CASE("keras 2.13: empty integer lists load, and a non-empty numeric weight_names names file, layer and type") {
   const fs::path dir = fresh_dir("bad");
   Model m = keras_tutorial_cnn();
   init_glorot_uniform(m, 3);
