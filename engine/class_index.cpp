@@ -10,7 +10,7 @@
 namespace convis {
 
 std::vector<ClassLabel> read_class_index(const std::string& path) {
-  require_readable_file(path, "class index");
+  require_regular_file(path, "class index");
   std::ifstream in(path);
   nlohmann::json j;
   try {

@@ -1,16 +1,35 @@
 #pragma once
-// Small file helpers shared by every writer: nothing half-written is ever left behind.
+// File helpers shared by every reader and writer. Readers accept regular files only (a FIFO or a
+// device would block or never end); writers never leave anything half-written behind:
+//
+//   write_atomically(path, [&](const std::string& tmp) { ... write tmp ... });
+//   write_file_atomically(path, bytes);    // the same for bytes already in memory (PNG, npy)
+//
+// The temporary file is created next to `path` with O_CREAT|O_EXCL|O_NOFOLLOW and a random name
+// (mkstemp), so a planted symlink is never written through; it is flushed to disk (fsync) and
+// renamed onto `path` only when complete. On any failure it is removed and `path` keeps its old
+// contents. A `path` that exists and is not a regular file (a directory, FIFO, device, socket) is
+// refused. With remove_temp_files_on_signals() installed, SIGINT/SIGTERM/SIGHUP during a write
+// remove the temporary file before the process dies.
+#include <cstdint>
 #include <functional>
 #include <string>
 
 namespace convis {
 
-// Calls write(tmp_path) for a temporary path in the same directory as `path`, then renames it
-// onto `path`. If write throws (or the rename fails), the temporary file is removed, `path` is
-// untouched, and the exception propagates.
 void write_atomically(const std::string& path, const std::function<void(const std::string& tmp_path)>& write);
+void write_file_atomically(const std::string& path, const void* data, size_t bytes);
 
-// Throws std::runtime_error "<what> '<path>' does not exist" / "... is a directory".
-void require_readable_file(const std::string& path, const char* what);
+// Throws std::runtime_error "<what> '<path>' does not exist" / "... is a directory" /
+// "... is a FIFO, not a regular file" (device, socket likewise).
+void require_regular_file(const std::string& path, const char* what);
+
+// Reads a whole regular file of at most max_bytes; throws naming the file otherwise.
+std::string read_small_file(const std::string& path, const char* what, uint64_t max_bytes);
+
+// Installs handlers for SIGINT, SIGTERM and SIGHUP that unlink the temporary files of writes in
+// progress, then die of the same signal (the exit status says which). For programs (vis_tool);
+// a library does not take signals on its own.
+void remove_temp_files_on_signals();
 
 }  // namespace convis

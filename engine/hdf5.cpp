@@ -93,6 +93,14 @@ const char* type_class_name(H5T_class_t cls) {
   }
 }
 
+// The size of the file an object lives in (0 if unknown: then nothing from it fits).
+uint64_t file_size_of(hid_t obj) {
+  Id file(H5Iget_file_id(obj));
+  hsize_t n = 0;
+  if (!file.valid() || H5Fget_filesize(file, &n) < 0) return 0;
+  return n;
+}
+
 Id open_attr(hid_t loc, const std::string& name) {
   Id a(H5Aopen(loc, name.c_str(), H5P_DEFAULT));
   if (!a.valid()) fail("cannot open attribute '" + name + "'");
@@ -186,6 +194,7 @@ std::vector<std::string> children(hid_t group) {
   for (hsize_t i = 0; i < info.nlinks; ++i) {
     const ssize_t len = H5Lget_name_by_idx(group, ".", index, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
     if (len < 0) fail("cannot read the name of link " + std::to_string(i));
+    if (len > 65535) throw std::runtime_error("link " + std::to_string(i) + " has a name of " + std::to_string(len) + " bytes");
     std::string name(size_t(len) + 1, '\0');
     H5Lget_name_by_idx(group, ".", index, H5_ITER_INC, i, name.data(), name.size(), H5P_DEFAULT);
     name.resize(size_t(len));
@@ -213,9 +222,19 @@ std::vector<std::string> read_string_list_attr(hid_t loc, const std::string& nam
                              " value(s), expected strings");
   }
   if (n == 0) return out;
+  // An attribute's elements are stored in the file (a fixed-length string in full, a variable-length
+  // one as a heap reference): a count or size the file cannot hold is damage, refused before
+  // anything is allocated for it.
+  const uint64_t limit = file_size_of(attr);
+  const size_t size = H5Tget_size(type);
+  const bool vlen = H5Tis_variable_str(type) > 0;
+  if (uint64_t(n) > limit || (!vlen && (size == 0 || size > limit || uint64_t(n) > limit / size)))
+    throw std::runtime_error("attribute '" + name + "' declares " + std::to_string(n) + " strings" +
+                             (vlen ? std::string() : " of " + std::to_string(size) + " bytes") +
+                             ", more than the file holds");
   out.reserve(size_t(n));
 
-  if (H5Tis_variable_str(type) > 0) {
+  if (vlen) {
     // Variable-length: HDF5 hands back one malloc'd C string per element, freed by reclaim.
     Id mem(H5Tcopy(H5T_C_S1));
     H5Tset_size(mem, H5T_VARIABLE);
@@ -232,7 +251,6 @@ std::vector<std::string> read_string_list_attr(hid_t loc, const std::string& nam
   }
 
   // Fixed-length: n strings of `size` bytes each, padded with NULs (numpy |S<n>) or spaces.
-  const size_t size = H5Tget_size(type);
   std::vector<char> buf(size_t(n) * size + 1, '\0');
   if (H5Aread(attr, type, buf.data()) < 0) fail("cannot read attribute '" + name + "'");
   const bool space_padded = H5Tget_strpad(type) == H5T_STR_SPACEPAD;
@@ -316,10 +334,25 @@ std::vector<int64_t> dims_of(hid_t dataset, const std::string& path) {
   if (H5Sget_simple_extent_type(space) == H5S_NULL) throw std::runtime_error("dataset '" + path + "' holds no data");
   const int rank = H5Sget_simple_extent_ndims(space);
   if (rank < 0) fail("cannot read the shape of dataset '" + path + "'");
-  std::vector<hsize_t> d(static_cast<size_t>(rank));
-  if (rank > 0) H5Sget_simple_extent_dims(space, d.data(), nullptr);
-  return {d.begin(), d.end()};
+  if (rank > Shape::kMaxRank)
+    throw std::runtime_error("dataset '" + path + "' has rank " + std::to_string(rank) + ", at most " +
+                             std::to_string(Shape::kMaxRank) + " is supported");
+  hsize_t d[H5S_MAX_RANK] = {};
+  if (rank > 0 && H5Sget_simple_extent_dims(space, d, nullptr) < 0) fail("cannot read the shape of dataset '" + path + "'");
+  std::vector<int64_t> dims;
+  uint64_t n = 1;
+  for (int i = 0; i < rank; ++i) {
+    if (d[i] > uint64_t(Shape::kMaxNumel) || (d[i] != 0 && n > uint64_t(Shape::kMaxNumel) / d[i]))
+      throw std::runtime_error("dataset '" + path + "' declares more than 2^40 elements");
+    n *= d[i];
+    dims.push_back(int64_t(d[i]));
+  }
+  return dims;
 }
+
+// The bytes a dataset's data can really occupy in this file: its allocated storage, never more
+// than the file itself (a damaged chunk index can claim any size).
+uint64_t stored_bytes(hid_t dataset) { return std::min<uint64_t>(H5Dget_storage_size(dataset), file_size_of(dataset)); }
 
 }  // namespace
 
@@ -333,12 +366,25 @@ Tensor read_tensor(hid_t loc, const std::string& path) {
   Id type(H5Dget_type(d));
   const H5T_class_t cls = type.valid() ? H5Tget_class(type) : H5T_NO_CLASS;
   if (cls != H5T_FLOAT && cls != H5T_INTEGER)
-    throw std::runtime_error("dataset '" + path + "' does not hold numbers (HDF5 type class " + std::to_string(int(cls)) + ")");
+    throw std::runtime_error("dataset '" + path + "' does not hold numbers (HDF5 type class " + type_class_name(cls) + ")");
+  const size_t element = H5Tget_size(type);
+  if (element == 0 || element > 16)
+    throw std::runtime_error("dataset '" + path + "' has " + std::to_string(element) + "-byte numbers (1 to 16 expected)");
   const std::vector<int64_t> dims = dims_of(d, path);
-  if (dims.size() > size_t(Shape::kMaxRank))
-    throw std::runtime_error("dataset '" + path + "' has rank " + std::to_string(dims.size()) + ", at most " +
-                             std::to_string(Shape::kMaxRank) + " is supported");
-  Tensor t{Shape(dims)};
+  const Shape shape(dims);
+  // The file must hold what the shape declares before a byte is allocated: uncompressed data takes
+  // its full size on disk; filtered (deflate, shuffle, ...) data at least 1/kMaxRatio of it
+  // (deflate's best case is 1032:1). A crafted header cannot make us allocate gigabytes.
+  constexpr uint64_t kMaxRatio = 1100;
+  const uint64_t declared = uint64_t(shape.numel()) * element;
+  Id dcpl(H5Dget_create_plist(d));
+  const int filters = dcpl.valid() ? H5Pget_nfilters(dcpl) : 0;
+  const uint64_t stored = stored_bytes(d);
+  const bool fits = filters > 0 ? declared / kMaxRatio <= stored : declared <= stored;
+  if (declared > 0 && !fits)
+    throw std::runtime_error("dataset '" + path + "' declares shape " + shape.str() + " (" + std::to_string(declared) +
+                             " bytes) but the file stores " + std::to_string(stored) + " bytes of it");
+  Tensor t{shape};
   advise_huge_pages(t.data(), size_t(t.numel()) * sizeof(float));
   // HDF5 converts from the file type (f16/f32/f64, any byte order) to native float as it reads,
   // straight into the tensor's buffer: no staging copy of the whole array.

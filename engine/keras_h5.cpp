@@ -10,6 +10,7 @@
 
 #include "engine/file_util.h"
 #include "engine/hdf5.h"
+#include "engine/isolate.h"
 
 namespace convis {
 
@@ -65,12 +66,16 @@ bool all_digits(const std::string& s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); });
 }
 
+// Where each weight's data is: paths[l][i] is the dataset of kf.layers[l].weights[i].
+using DatasetPaths = std::vector<std::vector<std::string>>;
+
 // keras1/keras2/model: layers named by layer_names in `root` (prefix: its path + "/" or "").
-void read_named_layers(hid_t file, const std::string& prefix, KerasFile& kf) {
+// Records names and declared shapes; reads no data.
+void index_named_layers(hid_t file, const std::string& prefix, KerasFile& kf, DatasetPaths& paths) {
   h5::Id root = prefix.empty() ? h5::open_group(file, "/") : h5::open_group(file, prefix);
   for (const std::string& layer : read_name_list(root, "layer_names")) {
     const std::string group = prefix + layer;
-    if (!h5::is_group(file, group))
+    if (layer.empty() || !h5::is_group(file, group))
       throw std::runtime_error("layer '" + layer + "' is listed in layer_names but group '" + group + "' is missing");
     h5::Id g = h5::open_group(file, group);
     if (!has_name_list(g, "weight_names"))
@@ -82,24 +87,27 @@ void read_named_layers(hid_t file, const std::string& prefix, KerasFile& kf) {
     } catch (const std::runtime_error& e) {
       throw std::runtime_error("layer '" + layer + "': " + e.what());
     }
+    paths.emplace_back();
     for (const std::string& w : weight_names) {
       const std::string path = group + "/" + w;
-      if (!h5::exists(file, path))
+      if (w.empty() || !h5::exists(file, path))
         throw std::runtime_error("cannot open dataset '" + path + "': layer '" + layer +
                                  "' lists it in weight_names but it does not exist");
-      lw.weights.push_back({w, h5::read_tensor(file, path)});
+      lw.weights.push_back({w, Tensor(), Shape(h5::dataset_dims(file, path))});
+      paths.back().push_back(path);
     }
     kf.layers.push_back(std::move(lw));
   }
 }
 
 // keras3: /layers/<layer>/vars/<i>; numeric names in numeric order, anything else ignored.
-void read_keras3_layers(hid_t file, KerasFile& kf) {
+void index_keras3_layers(hid_t file, KerasFile& kf, DatasetPaths& paths) {
   h5::Id layers = h5::open_group(file, "layers");
   for (const std::string& layer : h5::children(layers)) {
     const std::string vars = "layers/" + layer + "/vars";
     if (!h5::is_group(file, "layers/" + layer)) continue;
     LayerWeights lw{layer, {}};
+    paths.emplace_back();
     if (h5::is_group(file, vars)) {
       std::vector<std::string> names;
       for (const std::string& v : h5::children(h5::open_group(file, vars)))
@@ -107,7 +115,10 @@ void read_keras3_layers(hid_t file, KerasFile& kf) {
       std::sort(names.begin(), names.end(), [](const std::string& a, const std::string& b) {
         return a.size() != b.size() ? a.size() < b.size() : a < b;
       });
-      for (const std::string& v : names) lw.weights.push_back({"vars/" + v, h5::read_tensor(file, vars + "/" + v)});
+      for (const std::string& v : names) {
+        lw.weights.push_back({"vars/" + v, Tensor(), Shape(h5::dataset_dims(file, vars + "/" + v))});
+        paths.back().push_back(vars + "/" + v);
+      }
     }
     kf.layers.push_back(std::move(lw));
   }
@@ -127,11 +138,11 @@ KerasLayout named_layout(const KerasFile& kf) {
 }
 
 // Returns false when the file is none of the four layouts.
-bool read_layout(hid_t file, KerasFile& kf) {
+bool index_layout(hid_t file, KerasFile& kf, DatasetPaths& paths) {
   if (has_name_list(file, "layer_names")) {
     kf.keras_version = optional_string_attr(file, "keras_version");
     kf.backend = optional_string_attr(file, "backend");
-    read_named_layers(file, "", kf);
+    index_named_layers(file, "", kf, paths);
     kf.layout = named_layout(kf);
   } else if (h5::is_group(file, "model_weights")) {
     kf.layout = KerasLayout::model;
@@ -141,15 +152,61 @@ bool read_layout(hid_t file, KerasFile& kf) {
                                                            : optional_string_attr(mw, "keras_version");
     kf.backend = h5::has_attr(file, "backend") ? h5::read_string_attr(file, "backend") : optional_string_attr(mw, "backend");
     if (!has_name_list(mw, "layer_names")) throw std::runtime_error("group 'model_weights' has no layer_names attribute");
-    read_named_layers(file, "model_weights/", kf);
+    index_named_layers(file, "model_weights/", kf, paths);
   } else if (h5::is_group(file, "layers")) {
     kf.layout = KerasLayout::keras3;
-    read_keras3_layers(file, kf);
+    index_keras3_layers(file, kf, paths);
   } else {
     return false;
   }
   return true;
 }
+
+// The whole read in this process, with h5::library_mutex() held: index, check, data.
+KerasFile read_unisolated(const std::string& path, const KerasCheck& check) {
+  h5::quiet_errors();
+  bool hdf5 = false;
+  try {
+    hdf5 = h5::is_hdf5(path);
+  } catch (const std::runtime_error& e) {
+    throw error(path, e.what());
+  }
+  if (!hdf5) throw std::runtime_error("weights file '" + path + "' is not an HDF5 file");
+  h5::Id file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
+  if (!file.valid()) throw error(path, "file is truncated or damaged (" + h5::last_error() + ")");
+
+  KerasFile kf;
+  kf.path = path;
+  DatasetPaths paths;
+  bool keras = false;
+  try {
+    keras = index_layout(file, kf, paths);
+  } catch (const std::runtime_error& e) {
+    throw error(path, e.what());
+  } catch (const std::length_error& e) {
+    throw error(path, e.what());
+  }
+  if (!keras)
+    throw std::runtime_error("weights file '" + path +
+                             "' is HDF5 but not a Keras weights file: no layer_names attribute, model_weights group or layers group");
+  if (check) check(kf);  // before any data is read: a shape the model cannot use costs nothing
+  for (size_t l = 0; l < kf.layers.size(); ++l)
+    for (size_t i = 0; i < kf.layers[l].weights.size(); ++i) {
+      try {
+        kf.layers[l].weights[i].value = h5::read_tensor(file, paths[l][i]);
+      } catch (const std::runtime_error& e) {
+        throw error(path, e.what());
+      } catch (const std::bad_alloc&) {
+        throw error(path, "dataset '" + paths[l][i] + "' of shape " + kf.layers[l].weights[i].declared.str() +
+                              " does not fit in memory");
+      }
+    }
+  return kf;
+}
+
+}  // namespace
+
+namespace {
 
 void check_layers(const std::vector<LayerWeights>& layers) {
   std::set<std::string> seen;
@@ -206,35 +263,16 @@ const LayerWeights* KerasFile::find(const std::string& layer) const {
   return nullptr;
 }
 
-KerasFile read_keras_h5(const std::string& path) {
-  require_readable_file(path, "weights file");
+KerasFile read_keras_h5(const std::string& path, const KerasCheck& check) {
+  require_regular_file(path, "weights file");
   std::error_code ec;
-  if (std::filesystem::file_size(path, ec) == 0 && !ec) throw std::runtime_error("weights file '" + path + "' is empty (0 bytes)");
+  const uintmax_t bytes = std::filesystem::file_size(path, ec);
+  if (bytes == 0 && !ec) throw std::runtime_error("weights file '" + path + "' is empty (0 bytes)");
 
+  // The library lock is held across the trial run in a child and the real read here (see isolate.h).
   std::lock_guard<std::mutex> lock(h5::library_mutex());
-  h5::quiet_errors();
-  bool hdf5 = false;
-  try {
-    hdf5 = h5::is_hdf5(path);
-  } catch (const std::runtime_error& e) {
-    throw error(path, e.what());
-  }
-  if (!hdf5) throw std::runtime_error("weights file '" + path + "' is not an HDF5 file");
-  h5::Id file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
-  if (!file.valid()) throw error(path, "file is truncated or damaged (" + h5::last_error() + ")");
-
-  KerasFile kf;
-  kf.path = path;
-  bool keras = false;
-  try {
-    keras = read_layout(file, kf);
-  } catch (const std::runtime_error& e) {
-    throw error(path, e.what());
-  }
-  if (!keras)
-    throw std::runtime_error("weights file '" + path +
-                             "' is HDF5 but not a Keras weights file: no layer_names attribute, model_weights group or layers group");
-  return kf;
+  trial_run("weights file '" + path + "'", read_timeout_s(ec ? 0 : bytes), [&] { read_unisolated(path, check); });
+  return read_unisolated(path, check);
 }
 
 void write_keras_h5(const std::string& path, KerasLayout layout, const std::vector<LayerWeights>& layers,

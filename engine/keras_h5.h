@@ -17,6 +17,7 @@
 // BatchNormalization: gamma, beta, moving_mean, moving_variance). Name lists longer than HDF5's
 // 64 KiB object-header limit are split by Keras into layer_names0, layer_names1, ...; both
 // directions handle that. Datasets may be float16/32/64 on disk; they are read as float32.
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,7 @@ enum class KerasLayout { keras1, keras2, model, keras3 };
 struct NamedTensor {
   std::string name;
   Tensor value;
+  Shape declared;  // the dataset's shape as the file declares it (read_keras_h5 sets it first)
 };
 
 struct LayerWeights {
@@ -53,7 +55,18 @@ struct KerasFile {
 //   weights file 'x.h5' does not exist            weights file 'x.h5' is not an HDF5 file
 //   weights file 'x.h5': file is truncated or damaged (truncated file: eof = ...)
 //   weights file 'x.h5': cannot open dataset 'block1_conv1/block1_conv1_W_1:0': ...
-KerasFile read_keras_h5(const std::string& path);
+//
+// Hostile files: every count and size from the file is checked before it is used, a dataset's
+// declared size must fit in what the file stores (read_tensor in hdf5.h), and the whole read
+// runs first in a child process under a watchdog (isolate.h), since libhdf5 itself can crash or
+// hang on a damaged file: then the error says so, naming the file.
+//
+// `check`, when given, sees the file's index (names, declared shapes, model_config; no values)
+// before any data is read, and throws to refuse it: a model that needs other shapes pays nothing
+// for a file declaring gigabytes. It runs in the child and again here (so it must be a pure
+// function of the index, apart from what it captures).
+using KerasCheck = std::function<void(const KerasFile& index)>;
+KerasFile read_keras_h5(const std::string& path, const KerasCheck& check = {});
 
 // Writes `layers` (float32) in `layout`, atomically: a temporary file next to `path` is renamed
 // onto it only once complete; on failure it is removed, `path` is left as it was, and the error

@@ -51,7 +51,12 @@ bool looks_like_vgg16(const KerasFile& f, bool& top) {
 
 }  // namespace
 
-void assign_weights(Model& m, const KerasFile& f) {
+namespace {
+
+// Compares what the file has for each layer with what the model needs; with `declared`, the
+// shapes the file declares (its index, before any data is read), else the tensors read.
+// Throws naming the file, the layer and both shapes. Assigns the weights unless `declared`.
+void match_weights(Model& m, const KerasFile& f, bool declared) {
   if (!m.built_h()) m.build();
   Shape in{m.built_h(), m.built_w(), m.input_c};
   for (Layer& l : m.layers) {
@@ -65,17 +70,50 @@ void assign_weights(Model& m, const KerasFile& f) {
       throw std::invalid_argument("weights file '" + f.path + "': layer '" + l.name + "' has " +
                                   std::to_string(lw->weights.size()) + " weights, model expects " +
                                   std::to_string(want.size()) + " (" + l.class_name + ")");
+    for (size_t i = 0; i < want.size(); ++i) {
+      const Shape& got = declared ? lw->weights[i].declared : lw->weights[i].value.shape();
+      if (got != want[i])
+        throw std::invalid_argument("weights file '" + f.path + "': layer '" + l.name + "' " + short_name(names[i]) +
+                                    " is " + got.str() + ", model expects " + want[i].str());
+    }
+    if (declared) continue;
     l.weights.clear();
     l.weight_names = names;
-    for (size_t i = 0; i < want.size(); ++i) {
-      const Tensor& t = lw->weights[i].value;
-      if (t.shape() != want[i])
-        throw std::invalid_argument("weights file '" + f.path + "': layer '" + l.name + "' " + short_name(names[i]) +
-                                    " is " + t.shape().str() + ", model expects " + want[i].str());
-      l.weights.push_back(Var::constant(t));
-    }
+    for (size_t i = 0; i < want.size(); ++i) l.weights.push_back(Var::constant(lw->weights[i].value));
   }
 }
+
+// The model a file describes: its model_config, or VGG16 recognised by its layer names; built
+// for h x w (0: the model's own size, else 224).
+Model model_for(const KerasFile& f, int input_h, int input_w) {
+  Model m;
+  if (!f.model_config.empty()) {
+    try {
+      m = model_from_config(f.model_config);
+    } catch (const std::exception& e) {
+      throw std::invalid_argument("weights file '" + f.path + "': " + e.what());
+    }
+  } else {
+    bool top = false;
+    if (!looks_like_vgg16(f, top))
+      throw std::invalid_argument("weights file '" + f.path +
+                                  "' has no model_config and its layer names are not VGG16's; convis can build "
+                                  "VGG16 from bare weights, other models need a model.save() file");
+    m = vgg16(top);
+  }
+  const int h = input_h > 0 ? input_h : (m.input_h > 0 ? m.input_h : 224);
+  const int w = input_w > 0 ? input_w : (m.input_w > 0 ? m.input_w : h);
+  try {
+    m.build(h, w);
+  } catch (const std::exception& e) {
+    throw std::invalid_argument("weights file '" + f.path + "': " + e.what());
+  }
+  return m;
+}
+
+}  // namespace
+
+void assign_weights(Model& m, const KerasFile& f) { match_weights(m, f, /*declared=*/false); }
 
 Model load_model(const std::string& spec, int input_h, int input_w) {
   const std::string path = resolve_weights_path(spec);
@@ -86,21 +124,13 @@ Model load_model(const std::string& spec, int input_h, int input_w) {
     throw std::invalid_argument("'" + spec + "' means " + path + ", which is not there: run weights/fetch_vgg16.sh " +
                                 (spec == "vgg16" ? "full" : "notop") + " first (it needs a network)");
   }
-  const KerasFile f = read_keras_h5(path);
+  // The model is made from the file's index and its declared shapes are checked before any
+  // weight is read (read_keras_h5 calls this first in its trial child, then here).
   Model m;
-  if (!f.model_config.empty()) {
-    m = model_from_config(f.model_config);
-  } else {
-    bool top = false;
-    if (!looks_like_vgg16(f, top))
-      throw std::invalid_argument("weights file '" + path +
-                                  "' has no model_config and its layer names are not VGG16's; convis can build "
-                                  "VGG16 from bare weights, other models need a model.save() file");
-    m = vgg16(top);
-  }
-  const int h = input_h > 0 ? input_h : (m.input_h > 0 ? m.input_h : 224);
-  const int w = input_w > 0 ? input_w : (m.input_w > 0 ? m.input_w : h);
-  m.build(h, w);
+  const KerasFile f = read_keras_h5(path, [&](const KerasFile& index) {
+    m = model_for(index, input_h, input_w);
+    match_weights(m, index, /*declared=*/true);
+  });
   assign_weights(m, f);
   return m;
 }

@@ -66,7 +66,7 @@ bool parse_shape(const std::string& text, std::vector<int64_t>& dims) {
 }  // namespace
 
 Tensor read_npy(const std::string& path) {
-  require_readable_file(path, "npy file");
+  require_regular_file(path, "npy file");
   std::ifstream in(path, std::ios::binary);
   if (!in) bad(path, "cannot be opened");
   char magic[8] = {};

@@ -18,8 +18,18 @@ Shape::Shape(std::initializer_list<int64_t> dims) : Shape(std::vector<int64_t>(d
 Shape::Shape(const std::vector<int64_t>& dims) {
   if (dims.size() > size_t(kMaxRank))
     throw std::invalid_argument("shape of rank " + std::to_string(dims.size()) + ": at most 4 axes are supported");
-  for (int64_t d : dims)
+  int64_t n = 1;
+  for (int64_t d : dims) {
     if (d < 0) throw std::invalid_argument("shape with a negative dimension " + std::to_string(d));
+    // Checked: every byte count (numel * 4, rounded up) must be representable, so that no
+    // allocation computed from a file's declared shape can wrap to a small block.
+    if (d != 0 && n > kMaxNumel / d) {
+      std::string s;
+      for (int64_t x : dims) s += (s.empty() ? "" : ", ") + std::to_string(x);
+      throw std::length_error("shape (" + s + ") has more than 2^40 elements");
+    }
+    n *= d;
+  }
   rank_ = int(dims.size());
   std::copy(dims.begin(), dims.end(), dims_.begin());
 }

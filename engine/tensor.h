@@ -14,6 +14,9 @@ namespace convis {
 class Shape {
  public:
   static constexpr int kMaxRank = 4;
+  // At most 2^40 elements (4 TiB of float32): the constructor throws std::length_error past it,
+  // so numel() * sizeof(float) never overflows.
+  static constexpr int64_t kMaxNumel = int64_t(1) << 40;
   Shape() = default;  // rank 0: a scalar, one element
   Shape(std::initializer_list<int64_t> dims);
   explicit Shape(const std::vector<int64_t>& dims);

@@ -12,7 +12,7 @@
 namespace convis {
 
 Image load_image(const std::string& path, int want_channels) {
-  require_readable_file(path, "image");
+  require_regular_file(path, "image");
   int w = 0, h = 0, n = 0;
   if (want_channels != 1 && want_channels != 3)
     throw std::invalid_argument("load_image: want_channels must be 1 or 3, got " + std::to_string(want_channels));
