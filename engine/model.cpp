@@ -95,6 +95,50 @@ Shape layer_output_shape(const Layer& l, const Shape& in) {
   }
 }
 
+// What a loadable model may declare. Larger values are no model anyone trains; refusing them at
+// build keeps every size computed from them (weights, im2col buffers, outputs) small and exact.
+constexpr int kMaxSide = 16384, kMaxChannels = 65536, kMaxKernel = 1024, kMaxUnits = 1 << 24;
+constexpr int64_t kMaxActivation = int64_t(1) << 31;  // values of one layer's output per sample
+
+void check_parameters(const Layer& l, const Shape& in) {
+  const std::string where = "layer '" + l.name + "' (" + l.class_name + ")";
+  auto need = [&](const char* what, int64_t v, int64_t lo, int64_t hi) {
+    if (v < lo || v > hi)
+      throw std::invalid_argument(where + ": " + what + " is " + std::to_string(v) + ", expected " + std::to_string(lo) +
+                                  ".." + std::to_string(hi));
+  };
+  const int64_t c = in.rank() ? in[in.rank() - 1] : 0;
+  switch (l.type) {
+    case LayerType::conv2d:
+      need("filters", l.filters, 1, kMaxChannels);
+      need("input channels", c, 1, kMaxChannels);
+      [[fallthrough]];
+    case LayerType::max_pool2d:
+    case LayerType::avg_pool2d:
+      need("kernel height", l.kernel_h, 1, kMaxKernel);
+      need("kernel width", l.kernel_w, 1, kMaxKernel);
+      need("stride height", l.stride_h, 1, kMaxKernel);
+      need("stride width", l.stride_w, 1, kMaxKernel);
+      break;
+    case LayerType::dense:
+      need("units", l.units, 1, kMaxUnits);
+      if (in.rank() == 1) need("input features", c, 1, kMaxActivation);
+      break;
+    case LayerType::batch_norm:
+      if (!(l.epsilon >= 0.f && l.epsilon < 1e6f))
+        throw std::invalid_argument(where + ": epsilon " + std::to_string(l.epsilon) + " is not in [0, 1e6)");
+      break;
+    case LayerType::dropout:
+      if (!(l.dropout_rate >= 0.f && l.dropout_rate < 1.f))
+        throw std::invalid_argument(where + ": rate " + std::to_string(l.dropout_rate) + " is not in [0, 1)");
+      break;
+    case LayerType::leaky_relu:
+      if (!(l.alpha > -1e6f && l.alpha < 1e6f)) throw std::invalid_argument(where + ": alpha is not a finite number");
+      break;
+    default: break;
+  }
+}
+
 Var activate(const Var& y, Activation a) {
   switch (a) {
     case Activation::linear: return y;
@@ -118,9 +162,19 @@ void Model::build(int h, int w) {
   if ((input_h > 0 && h != input_h) || (input_w > 0 && w != input_w))
     throw std::invalid_argument("model '" + name + "' takes " + std::to_string(input_h) + "x" + std::to_string(input_w) +
                                 " inputs, not " + std::to_string(h) + "x" + std::to_string(w));
+  if (h > kMaxSide || w > kMaxSide)
+    throw std::invalid_argument("model '" + name + "': input size " + std::to_string(h) + "x" + std::to_string(w) +
+                                " is larger than " + std::to_string(kMaxSide) + " pixels a side");
+  if (input_c < 1 || input_c > kMaxChannels)
+    throw std::invalid_argument("model '" + name + "': input has " + std::to_string(input_c) + " channels, expected 1.." +
+                                std::to_string(kMaxChannels));
   Shape s{h, w, input_c};
   for (Layer& l : layers) {
+    check_parameters(l, s);
     const Shape out = layer_output_shape(l, s);
+    if (out.numel() < 1 || out.numel() > kMaxActivation)
+      throw std::invalid_argument("layer '" + l.name + "' (" + l.class_name + ") on input " + s.str() + " has output " +
+                                  out.str() + ", expected 1.." + std::to_string(kMaxActivation) + " values per sample");
     if (!l.weights.empty()) {
       const std::vector<Shape> want = l.expected_weight_shapes(s);
       if (want.size() != l.weights.size())
