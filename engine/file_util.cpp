@@ -147,6 +147,47 @@ void write_file_atomically(const std::string& path, const void* data, size_t byt
   tmp.commit(path);
 }
 
+StagedDir::StagedDir(const std::string& dir) : dir_(dir) {
+  if (dir.empty()) throw std::runtime_error("output directory: empty path");
+  fs::path target = fs::path(dir).lexically_normal();
+  if (target.filename().empty()) target = target.parent_path();  // "out/" -> "out"
+  std::error_code ec;
+  if (fs::exists(target, ec) && !fs::is_directory(target, ec))
+    throw std::runtime_error("output directory '" + dir + "' exists and is not a directory");
+  const fs::path parent = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  fs::create_directories(parent, ec);
+  if (!fs::is_directory(parent, ec))
+    throw std::runtime_error("output directory '" + dir + "' cannot be created (" + parent.string() + " is not a directory)");
+  std::string templ = (parent / ("." + target.filename().string() + ".staging-XXXXXX")).string();
+  if (!::mkdtemp(templ.data()))
+    throw std::runtime_error("output directory '" + dir + "' is not writable (" + errno_text(errno) + ")");
+  staging_ = templ;
+  dir_ = target.string();
+}
+
+StagedDir::~StagedDir() {
+  if (staging_.empty()) return;
+  std::error_code ec;
+  fs::remove_all(staging_, ec);
+}
+
+void StagedDir::commit() {
+  std::error_code ec;
+  fs::create_directories(dir_, ec);
+  if (!fs::is_directory(dir_, ec)) throw std::runtime_error("output directory '" + dir_ + "' cannot be created");
+  for (const auto& e : fs::directory_iterator(staging_)) {
+    const fs::path to = fs::path(dir_) / e.path().filename();
+    struct stat st;
+    if (::lstat(to.c_str(), &st) == 0 && S_ISDIR(st.st_mode) != e.is_directory())
+      throw std::runtime_error("cannot write '" + to.string() + "': it is " + kind_of(st.st_mode) + " in the way");
+    if (e.is_directory() && ::lstat(to.c_str(), &st) == 0) fs::remove_all(to, ec);
+    if (::rename(e.path().c_str(), to.c_str()) != 0)
+      throw std::runtime_error("cannot write '" + to.string() + "': rename failed (" + errno_text(errno) + ")");
+  }
+  fs::remove_all(staging_, ec);
+  staging_.clear();
+}
+
 void require_regular_file(const std::string& path, const char* what) {
   struct stat st;
   if (path.empty()) throw std::runtime_error(std::string(what) + ": empty path");

@@ -20,6 +20,22 @@ namespace convis {
 void write_atomically(const std::string& path, const std::function<void(const std::string& tmp_path)>& write);
 void write_file_atomically(const std::string& path, const void* data, size_t bytes);
 
+// A folder of outputs (a report) built in a hidden staging folder next to `dir` and moved into
+// `dir` file by file only when complete (commit): a failure leaves `dir` as it was, and the
+// staging folder is removed. Files in `dir` that the new set does not have are kept.
+class StagedDir {
+ public:
+  explicit StagedDir(const std::string& dir);  // creates dir's parents and the staging folder
+  ~StagedDir();                                // removes the staging folder unless committed
+  StagedDir(const StagedDir&) = delete;
+  StagedDir& operator=(const StagedDir&) = delete;
+  const std::string& path() const { return staging_; }  // write here until commit
+  void commit();                                      // creates `dir` if needed, moves every file
+
+ private:
+  std::string dir_, staging_;
+};
+
 // Throws std::runtime_error "<what> '<path>' does not exist" / "... is a directory" /
 // "... is a FIFO, not a regular file" (device, socket likewise).
 void require_regular_file(const std::string& path, const char* what);

@@ -133,18 +133,13 @@ void write_npy(const std::string& path, const Tensor& t) {
   std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': " + shape + ", }";
   const size_t total = 10 + header.size() + 1;
   header += std::string((64 - total % 64) % 64, ' ') + "\n";
-  write_atomically(path, [&](const std::string& tmp) {
-    std::ofstream out(tmp, std::ios::binary);
-    if (!out) throw std::runtime_error("cannot write '" + path + "'");
-    out.write("\x93NUMPY\x01\x00", 8);
-    const uint16_t len = uint16_t(header.size());
-    const char le[2] = {char(len & 0xff), char(len >> 8)};
-    out.write(le, 2);
-    out.write(header.data(), std::streamsize(header.size()));
-    out.write(reinterpret_cast<const char*>(t.data()), std::streamsize(t.numel() * 4));
-    out.close();
-    if (!out) throw std::runtime_error("cannot write '" + path + "': write failed (disk full?)");
-  });
+  std::string bytes("\x93NUMPY\x01\x00", 8);
+  const uint16_t len = uint16_t(header.size());
+  bytes += char(len & 0xff);
+  bytes += char(len >> 8);
+  bytes += header;
+  bytes.append(reinterpret_cast<const char*>(t.data()), size_t(t.numel()) * 4);
+  write_file_atomically(path, bytes.data(), bytes.size());
 }
 
 }  // namespace convis

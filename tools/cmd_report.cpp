@@ -174,10 +174,12 @@ int run_report_with(const ReportSettings& s, const Args& args) {
   const ClassNames names = has_classes ? load_class_names(args, weights_path, m, K) : ClassNames{};
   const std::vector<int> blocks = block_ends(m);
   const int conv1 = first_conv(m);
-  ensure_output_dir(s.out_dir);
-  const fs::path dir(s.out_dir);
+  // Built in a staging folder beside --out and moved in only when every file is written: a failed
+  // or interrupted run leaves a previous report as it was.
+  StagedDir staged(s.out_dir);
+  const fs::path dir(staged.path()), final_dir(s.out_dir);
   auto out = [&](const std::string& file) { return (dir / file).string(); };
-  auto wrote = [&](const std::string& file) { std::printf("%s\n", out(file).c_str()); std::fflush(stdout); };
+  auto wrote = [&](const std::string& file) { std::printf("%s\n", (final_dir / file).string().c_str()); std::fflush(stdout); };
 
   std::printf("report: model '%s' (%s), image %s (%dx%d, resized to %dx%d, preprocessing '%s') -> %s\n",
               m.name.c_str(), weights_path.c_str(), s.image.c_str(), photo.width, photo.height, w, h,
@@ -415,14 +417,9 @@ int run_report_with(const ReportSettings& s, const Args& args) {
       fixed(seconds, 0) + " s</p>\n" +
       (s.note.empty() ? std::string() : "<p class=note>" + html_escape(s.note) + "</p>\n") + page.body() +
       "</body>\n</html>\n";
-  const std::string index = out("index.html");
-  write_atomically(index, [&](const std::string& tmp) {
-    std::ofstream f(tmp, std::ios::binary);
-    f << html;
-    f.close();
-    if (!f) throw std::runtime_error("cannot write '" + index + "'");
-  });
-  std::printf("report: %s (%.0f s)\n", index.c_str(), seconds);
+  write_file_atomically(out("index.html"), html.data(), html.size());
+  staged.commit();
+  std::printf("report: %s (%.0f s)\n", (final_dir / "index.html").string().c_str(), seconds);
   return 0;
 }
 

@@ -3,9 +3,11 @@
 // only place that turns an error into a one-line message and an exit code (2).
 #include <cstdio>
 #include <exception>
+#include <new>
 #include <string>
 #include <vector>
 
+#include "engine/file_util.h"
 #include "tools/cli.h"
 
 namespace {
@@ -20,9 +22,19 @@ void print_overview(std::FILE* to) {
   for (const auto& c : convis::cli::subcommands()) std::fprintf(to, "  %-12s %s\n", c.name, c.summary);
 }
 
+// An error is one line: control characters (a newline in a file name or in a message quoted
+// from a file) become spaces, and a message longer than 1000 bytes is cut.
+std::string one_line(const std::string& s) {
+  std::string out;
+  for (char ch : s) out += (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) ? ' ' : ch;
+  if (out.size() > 1000) out = out.substr(0, 1000) + "...";
+  return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  convis::remove_temp_files_on_signals();  // SIGINT/SIGTERM during a write leave no temporary file
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
     print_overview(args.empty() ? stderr : stdout);
@@ -39,9 +51,14 @@ int main(int argc, char** argv) {
       }
     try {
       return c.run(rest);
+    } catch (const std::bad_alloc&) {
+      // Readers turn allocations sized by a file into errors naming it; one that still fails is
+      // a request this machine cannot serve.
+      std::fprintf(stderr, "vis_tool %s: error: out of memory (try a smaller --batch or --size)\n", c.name);
+      return 2;
     } catch (const std::exception& e) {
       // Messages often begin with the command's name already ("grad: --filter ..."): say it once.
-      std::string what = e.what();
+      std::string what = one_line(e.what());
       const std::string prefix = name + ": ";
       if (what.compare(0, prefix.size(), prefix) == 0) what.erase(0, prefix.size());
       std::fprintf(stderr, "vis_tool %s: error: %s\n", c.name, what.c_str());

@@ -610,10 +610,13 @@ void write_png(const Canvas& c, const std::string& path) {
   if (c.width <= 0 || c.height <= 0 || c.rgb.size() != size_t(c.width) * size_t(c.height) * 3)
     throw std::invalid_argument("write_png '" + path + "': canvas is " + std::to_string(c.width) + "x" +
                                 std::to_string(c.height) + " with " + std::to_string(c.rgb.size()) + " bytes");
-  write_atomically(path, [&](const std::string& tmp) {
-    if (!stbi_write_png(tmp.c_str(), c.width, c.height, 3, c.rgb.data(), c.width * 3))
-      throw std::runtime_error("cannot write PNG '" + path + "' (stb_image_write failed)");
-  });
+  // Encoded in memory, then written with every write, fsync and close checked (stbi_write_png
+  // itself ignores write errors: on a full disk it would leave a truncated file and succeed).
+  std::string png;
+  auto append = [](void* to, void* data, int size) { static_cast<std::string*>(to)->append(static_cast<char*>(data), size_t(size)); };
+  if (!stbi_write_png_to_func(append, &png, c.width, c.height, 3, c.rgb.data(), c.width * 3) || png.empty())
+    throw std::runtime_error("cannot write PNG '" + path + "': encoding failed (out of memory?)");
+  write_file_atomically(path, png.data(), png.size());
 }
 
 void ensure_output_dir(const std::string& dir) {
