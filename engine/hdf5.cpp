@@ -52,9 +52,25 @@ void quiet_errors() {
 
 namespace {
 
+// HDF5 tidies up at exit by closing every file still open; a file whose final flush failed
+// (a full disk) is still open, and closing it again there crashes in H5F__close_cb. An abandoned
+// file at exit costs nothing, so that tidy-up is switched off before the library starts.
+[[maybe_unused]] const bool g_no_atexit = (H5dont_atexit(), true);
+
+// HDF5's system-call messages carry a time stamp, a buffer address and byte counts:
+//   "file write failed: time = ..., filename = '...', errno = 28, error message = 'No space left
+//   on device', buf = 0x..., ..." -> "file write failed: No space left on device".
+std::string tidy(const std::string& desc) {
+  const size_t m = desc.find("error message = '");
+  const size_t colon = desc.find(':');
+  if (m == std::string::npos || colon == std::string::npos || colon > m) return desc;
+  const size_t start = m + 17, end = desc.find('\'', start);
+  return desc.substr(0, colon) + ": " + desc.substr(start, end == std::string::npos ? std::string::npos : end - start);
+}
+
 herr_t innermost(unsigned n, const H5E_error2_t* err, void* out) {
   // Walking upward, entry 0 is where the error was detected (the most specific message).
-  if (n == 0 && err->desc) *static_cast<std::string*>(out) = err->desc;
+  if (n == 0 && err->desc) *static_cast<std::string*>(out) = tidy(err->desc);
   return 0;
 }
 
