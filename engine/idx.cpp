@@ -9,6 +9,8 @@
 
 #include <zlib.h>
 
+#include "engine/file_util.h"
+
 namespace convis {
 
 namespace {
@@ -51,9 +53,7 @@ std::string hex2(int v) {
 }  // namespace
 
 IdxArray read_idx(const std::string& path) {
-  std::error_code ec;
-  if (!fs::exists(path, ec)) fail(path, "does not exist");
-  if (fs::is_directory(path, ec)) fail(path, "is a directory");
+  require_regular_file(path, "IDX file");  // a FIFO would block gzopen forever
   GzFile f(gzopen(path.c_str(), "rb"));
   if (!f) fail(path, "cannot be opened");
 
@@ -96,6 +96,11 @@ IdxArray read_idx(const std::string& path) {
   uint8_t extra;
   if (read_some(f.get(), &extra, 1, path) != 0)
     fail(path, "has data past the " + std::to_string(total) + " bytes its header declares (damaged header?)");
+  // At the end of a gzip stream zlib checks the CRC-32 and length trailer (a mismatch is a read
+  // error above); a stream cut before its trailer reads as a clean end with Z_BUF_ERROR set.
+  int err = Z_OK;
+  gzerror(f.get(), &err);
+  if (err == Z_BUF_ERROR) fail(path, "is truncated: the gzip stream ends before its CRC and length trailer");
   return a;
 }
 

@@ -22,45 +22,120 @@ namespace {
   throw std::runtime_error("npy file '" + path + "': " + what);
 }
 
-std::string dict_value(const std::string& header, const std::string& key) {
-  const size_t k = header.find("'" + key + "'");
-  if (k == std::string::npos) return "";
-  size_t v = header.find(':', k);
-  if (v == std::string::npos) return "";
-  ++v;
-  while (v < header.size() && header[v] == ' ') ++v;
-  if (v < header.size() && header[v] == '(') return header.substr(v, header.find(')', v) - v + 1);
-  size_t end = v;
-  while (end < header.size() && header[end] != ',' && header[end] != '}') ++end;
-  std::string s = header.substr(v, end - v);
-  while (!s.empty() && s.back() == ' ') s.pop_back();
-  return s;
-}
+// The header is a Python dict literal with exactly the keys 'descr', 'fortran_order' and 'shape'
+// (what numpy.lib.format writes and accepts). Parsed as that literal: quoted keys and strings,
+// True/False, and a tuple of non-negative integers (Python 2's "3L" too); anything else is refused.
+struct Header {
+  std::string descr;
+  bool fortran_order = false;
+  std::vector<int64_t> shape;
+};
 
-// "(2, 3)", "(3,)", "()" -> dims; Python 2's long suffix ("3L") is accepted. Anything else
-// (a negative or missing size, a stray character) is not a shape NumPy writes: false.
-bool parse_shape(const std::string& text, std::vector<int64_t>& dims) {
-  if (text.size() < 2 || text.front() != '(' || text.back() != ')') return false;
-  size_t i = 1;
-  const size_t end = text.size() - 1;
-  auto skip_spaces = [&] { while (i < end && text[i] == ' ') ++i; };
-  skip_spaces();
-  while (i < end) {
-    if (!std::isdigit(static_cast<unsigned char>(text[i]))) return false;
-    int64_t v = 0;
-    for (; i < end && std::isdigit(static_cast<unsigned char>(text[i])); ++i) {
-      if (v > (std::numeric_limits<int64_t>::max() - 9) / 10) return false;
-      v = v * 10 + (text[i] - '0');
+class HeaderParser {
+ public:
+  explicit HeaderParser(const std::string& text) : t_(text) {}
+
+  // Returns "" on success, else what is wrong.
+  std::string parse(Header& h) {
+    bool have_descr = false, have_order = false, have_shape = false;
+    skip();
+    if (!eat('{')) return "does not start with '{'";
+    for (;;) {
+      skip();
+      if (eat('}')) break;
+      std::string key;
+      if (!string_literal(key)) return "has a key that is not a quoted string at byte " + std::to_string(i_);
+      skip();
+      if (!eat(':')) return "has no ':' after key '" + key + "'";
+      skip();
+      if (key == "descr") {
+        if (have_descr || !string_literal(h.descr)) return "has a bad or repeated 'descr'";
+        have_descr = true;
+      } else if (key == "fortran_order") {
+        if (have_order) return "repeats 'fortran_order'";
+        if (word("True")) h.fortran_order = true;
+        else if (word("False")) h.fortran_order = false;
+        else return "has a 'fortran_order' that is not True or False";
+        have_order = true;
+      } else if (key == "shape") {
+        if (have_shape) return "repeats 'shape'";
+        const size_t at = i_;
+        if (!tuple(h.shape)) {
+          const size_t close = t_.find(')', at);
+          std::string text = t_.substr(at, close == std::string::npos ? std::string::npos : close - at + 1);
+          if (text.size() > 60) text = text.substr(0, 60) + "...";
+          return "\x01shape " + text + " is not a tuple of non-negative sizes";
+        }
+        have_shape = true;
+      } else {
+        return "has an unknown key '" + (key.size() > 40 ? key.substr(0, 40) + "..." : key) + "'";
+      }
+      skip();
+      if (eat(',')) continue;
+      skip();
+      if (eat('}')) break;
+      return "has no ',' or '}' after key '" + key + "'";
     }
-    if (i < end && text[i] == 'L') ++i;
-    dims.push_back(v);
-    skip_spaces();
-    if (i == end) return true;
-    if (text[i] != ',') return false;
-    ++i;
-    skip_spaces();
+    skip();
+    if (i_ != t_.size()) return "has text after the closing '}'";
+    if (!have_descr) return "has no 'descr'";
+    if (!have_order) return "has no 'fortran_order'";
+    if (!have_shape) return "has no 'shape'";
+    return "";
   }
-  return true;
+
+ private:
+  const std::string& t_;
+  size_t i_ = 0;
+
+  void skip() {
+    while (i_ < t_.size() && (t_[i_] == ' ' || t_[i_] == '\n' || t_[i_] == '\t' || t_[i_] == '\r')) ++i_;
+  }
+  bool eat(char c) {
+    if (i_ < t_.size() && t_[i_] == c) return ++i_, true;
+    return false;
+  }
+  bool word(const char* w) {
+    const size_t n = std::strlen(w);
+    if (t_.compare(i_, n, w) != 0) return false;
+    i_ += n;
+    return true;
+  }
+  bool string_literal(std::string& out) {  // 'x' or "x", no escapes (numpy's keys and dtypes have none)
+    if (i_ >= t_.size() || (t_[i_] != '\'' && t_[i_] != '"')) return false;
+    const char q = t_[i_++];
+    const size_t end = t_.find(q, i_);
+    if (end == std::string::npos) return false;
+    out = t_.substr(i_, end - i_);
+    if (out.find('\\') != std::string::npos) return false;
+    i_ = end + 1;
+    return true;
+  }
+  bool tuple(std::vector<int64_t>& dims) {
+    if (!eat('(')) return false;
+    for (;;) {
+      skip();
+      if (eat(')')) return true;
+      if (i_ >= t_.size() || !std::isdigit(static_cast<unsigned char>(t_[i_]))) return false;
+      int64_t v = 0;
+      for (; i_ < t_.size() && std::isdigit(static_cast<unsigned char>(t_[i_])); ++i_) {
+        if (v > (std::numeric_limits<int64_t>::max() - 9) / 10) return false;
+        v = v * 10 + (t_[i_] - '0');
+      }
+      eat('L');
+      dims.push_back(v);
+      if (dims.size() > 32) return false;
+      skip();
+      if (eat(')')) return true;
+      if (!eat(',')) return false;
+    }
+  }
+};
+
+std::string shape_text(const std::vector<int64_t>& dims) {
+  std::string s = "(";
+  for (size_t i = 0; i < dims.size(); ++i) s += (i ? ", " : "") + std::to_string(dims[i]);
+  return s + (dims.size() == 1 ? ",)" : ")");
 }
 
 }  // namespace
@@ -90,17 +165,16 @@ Tensor read_npy(const std::string& path) {
   in.read(header.data(), header_len);
   if (uint32_t(in.gcount()) != header_len) bad(path, "truncated header");
 
-  const std::string descr = dict_value(header, "descr");
-  if (descr != "'<f4'" && descr != "'float32'")
-    bad(path, "dtype " + (descr.empty() ? std::string("(missing)") : descr) +
-                  " is not supported; convis reads little-endian float32 ('<f4') only (use x.astype('<f4'))");
-  if (dict_value(header, "fortran_order") != "False")
-    bad(path, "Fortran-order arrays are not supported; save a C-order array (np.ascontiguousarray)");
-  const std::string shape_text = dict_value(header, "shape");
-  if (shape_text.empty()) bad(path, "header has no shape");
-  std::vector<int64_t> dims;
-  if (!parse_shape(shape_text, dims)) bad(path, "shape " + shape_text + " is not a tuple of non-negative sizes");
-  if (dims.size() > 4) bad(path, "shape " + shape_text + " has rank " + std::to_string(dims.size()) + "; at most 4");
+  Header h;
+  const std::string why = HeaderParser(header).parse(h);
+  if (!why.empty()) bad(path, why[0] == '\x01' ? why.substr(1) : "header " + why);
+  if (h.descr != "<f4" && h.descr != "float32")
+    bad(path, "dtype '" + (h.descr.size() > 40 ? h.descr.substr(0, 40) + "..." : h.descr) +
+                  "' is not supported; convis reads little-endian float32 ('<f4') only (use x.astype('<f4'))");
+  if (h.fortran_order) bad(path, "Fortran-order arrays are not supported; save a C-order array (np.ascontiguousarray)");
+  const std::vector<int64_t>& dims = h.shape;
+  const std::string shape_str = shape_text(dims);
+  if (dims.size() > 4) bad(path, "shape " + shape_str + " has rank " + std::to_string(dims.size()) + "; at most 4");
   // Compare the size the header claims with the bytes really there before allocating: a damaged
   // header must be an error naming the file, not a failed multi-terabyte allocation.
   std::error_code ec;
@@ -114,7 +188,7 @@ Tensor read_npy(const std::string& path) {
     needed *= uint64_t(d);
   }
   if (too_big || needed > found)
-    bad(path, "truncated data: shape " + shape_text + " needs " +
+    bad(path, "truncated data: shape " + shape_str + " needs " +
                   (too_big ? std::string("more than 2^64") : std::to_string(needed)) + " bytes, found " +
                   std::to_string(found));
   Tensor t{Shape(dims)};
