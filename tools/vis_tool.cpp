@@ -2,6 +2,7 @@
 // `vis_tool NAME --help` explains one with an example. Library code throws; this file is the
 // only place that turns an error into a one-line message and an exit code (2).
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <new>
 #include <string>
@@ -9,6 +10,7 @@
 
 #include "engine/file_util.h"
 #include "tools/cli.h"
+#include "vis/image.h"
 
 namespace {
 
@@ -39,6 +41,21 @@ int main(int argc, char** argv) {
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
     print_overview(args.empty() ? stderr : stdout);
     return args.empty() ? 2 : 0;
+  }
+  // Global options, valid with every command: --max-pixels N (the largest image read).
+  for (size_t i = 1; i < args.size(); ++i) {
+    if (args[i] != "--max-pixels" && args[i].rfind("--max-pixels=", 0) != 0) continue;
+    const bool joined = args[i].size() > 12;
+    const std::string v = joined ? args[i].substr(13) : (i + 1 < args.size() ? args[i + 1] : "");
+    char* end = nullptr;
+    const long long n = std::strtoll(v.c_str(), &end, 10);
+    if (v.empty() || *end != '\0' || n < 1 || n > (1LL << 40)) {
+      std::fprintf(stderr, "vis_tool: error: --max-pixels expects a pixel count from 1 to 2^40, got '%s'\n", one_line(v).c_str());
+      return 2;
+    }
+    convis::set_image_pixel_limit(n);
+    args.erase(args.begin() + long(i), args.begin() + long(i) + (joined ? 1 : 2));
+    break;
   }
   const std::string name = args[0];
   for (const auto& c : convis::cli::subcommands()) {

@@ -1,6 +1,7 @@
 #include "vis/image.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <stdexcept>
 #include <vector>
@@ -11,11 +12,22 @@
 
 namespace convis {
 
+namespace {
+std::atomic<int64_t> g_max_pixels{kDefaultMaxPixels};
+}
+
+int64_t image_pixel_limit() { return g_max_pixels.load(); }
+void set_image_pixel_limit(int64_t pixels) { g_max_pixels.store(std::max<int64_t>(pixels, 1)); }
+
 Image load_image(const std::string& path, int want_channels) {
   require_regular_file(path, "image");
   int w = 0, h = 0, n = 0;
   if (want_channels != 1 && want_channels != 3)
     throw std::invalid_argument("load_image: want_channels must be 1 or 3, got " + std::to_string(want_channels));
+  if (stbi_info(path.c_str(), &w, &h, &n) && int64_t(w) * int64_t(h) > image_pixel_limit())
+    throw std::runtime_error("image '" + path + "' is " + std::to_string(w) + "x" + std::to_string(h) + " (" +
+                             std::to_string(int64_t(w) * int64_t(h)) + " pixels), more than the limit of " +
+                             std::to_string(image_pixel_limit()) + " (--max-pixels raises it)");
   unsigned char* data = stbi_load(path.c_str(), &w, &h, &n, want_channels);
   if (!data) {
     const char* why = stbi_failure_reason();

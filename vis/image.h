@@ -18,7 +18,12 @@ struct Image {
 
 // Decodes any image stb_image reads; grey, grey+alpha and RGBA become RGB (channels = 3), or
 // grey (channels = 1) when want_channels is 1. Throws naming the file and stb's reason.
+// The size is read from the file's header first: an image of more than image_pixel_limit()
+// pixels (a 389 KB PNG can declare 20000x20000) is refused before anything is decoded.
 Image load_image(const std::string& path, int want_channels = 3);
+constexpr int64_t kDefaultMaxPixels = int64_t(100) << 20;  // 100 Mi pixels: 300 MiB as RGB bytes
+int64_t image_pixel_limit();
+void set_image_pixel_limit(int64_t pixels);  // at least 1
 
 // Bilinear resize to h x w in float, antialiased when shrinking, as PIL's Image.resize(BILINEAR)
 // (and tf.image.resize(..., "bilinear", antialias=True)): plain bilinear interpolation with
