@@ -45,12 +45,22 @@ int Args::get_int(const std::string& name, int fallback) const {
   return int(x);
 }
 
+int Args::get_int(const std::string& name, int fallback, int lo, int hi) const {
+  if (!has(name)) return fallback;
+  const int v = get_int(name, fallback);
+  if (v < lo || v > hi)
+    throw UsageError(command_ + ": --" + name + " must be in " + std::to_string(lo) + ".." + std::to_string(hi) + ", got " +
+                     std::to_string(v));
+  return v;
+}
+
 double Args::get_double(const std::string& name, double fallback) const {
   if (!has(name)) return fallback;
   const std::string v = get(name, "");
   char* end = nullptr;
   const double x = std::strtod(v.c_str(), &end);
-  if (v.empty() || *end != '\0') throw UsageError(command_ + ": --" + name + " expects a number, got '" + v + "'");
+  if (v.empty() || *end != '\0' || !(x > -1e30 && x < 1e30))
+    throw UsageError(command_ + ": --" + name + " expects a finite number, got '" + v + "'");
   return x;
 }
 

@@ -21,6 +21,9 @@ class Args {
   std::string get(const std::string& name, const std::string& fallback) const;
   std::string require(const std::string& name) const;  // UsageError when missing
   int get_int(const std::string& name, int fallback) const;
+  // The same, refusing values outside [lo, hi] with a message naming the option and the range:
+  // every size, count and stride from the command line is bounded before anything uses it.
+  int get_int(const std::string& name, int fallback, int lo, int hi) const;
   double get_double(const std::string& name, double fallback) const;
   // Throws UsageError naming the first option not in `known` (typos should not pass silently).
   void allow_only(const std::vector<std::string>& known) const;

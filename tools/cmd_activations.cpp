@@ -30,9 +30,9 @@ static int run_activations(const std::vector<std::string>& argv) {
   const std::string layer = args.require("layer");
   const std::string out_dir = args.get("out", "out");
   ActivationOptions opt;
-  opt.max_channels = args.get_int("max-channels", 0);
+  opt.max_channels = args.get_int("max-channels", 0, 0, 65536);
   if (opt.max_channels < 0) throw UsageError("activations: --max-channels must be positive (0: all channels)");
-  const int input_size = args.get_int("input-size", 0);
+  const int input_size = args.get_int("input-size", 0, 0, 4096);
   if (input_size < 0 || input_size > 4096) throw UsageError("activations: --input-size must be 1..4096");
   Preprocess pre = Preprocess::unit;
   try {

@@ -19,7 +19,7 @@ static int run_classify(const std::vector<std::string>& argv) {
   args.allow_only({"weights", "image", "top", "preprocess", "classes", "json"});
   const std::string spec = args.require("weights");
   const std::string image = args.require("image");
-  const int top = args.get_int("top", 5);
+  const int top = args.get_int("top", 5, 1, 100000);
   if (top <= 0) throw UsageError("classify: --top must be positive, got " + std::to_string(top));
 
   const Model m = load_model(spec);

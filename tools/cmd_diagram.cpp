@@ -26,7 +26,7 @@ static int run_diagram(const std::vector<std::string>& argv) {
     if (f != "yes" && f != "no") throw UsageError("diagram: --fold expects yes or no, got '" + f + "'");
     opt.fold = f == "yes";
   }
-  const int size = args.get_int("input-size", 0);
+  const int size = args.get_int("input-size", 0, 0, 4096);
   if (args.has("input-size") && (size < 1 || size > 4096))
     throw UsageError("diagram: --input-size must be in 1..4096, got " + std::to_string(size));
 

@@ -30,8 +30,8 @@ ConvSpec conv_spec(const Args& args, const std::string& topic) {
   ConvSpec s = default_conv_spec();
   if (args.has("input")) s.input = parse_matrix(args.get("input", ""), "--input");
   if (args.has("kernel")) s.kernel = parse_matrix(args.get("kernel", ""), "--kernel");
-  s.stride = args.get_int("stride", 1);
-  s.pad = args.get_int("pad", 0);
+  s.stride = args.get_int("stride", 1, 1, 64);
+  s.pad = args.get_int("pad", 0, 0, 16);
   s.bias = args.get_double("bias", 0.0);
   if (s.stride < 1) throw UsageError(topic + ": --stride must be at least 1, got " + std::to_string(s.stride));
   if (s.pad < 0 || s.pad > 16) throw UsageError(topic + ": --pad must be in 0..16, got " + std::to_string(s.pad));
@@ -106,11 +106,11 @@ static int run_explain(const std::vector<std::string>& argv) {
     if (args.has("png")) write_conv_pictures(e, args.get("png", ""), args.has("frames"));
   } else if (topic == "im2col") {
     args.allow_only({"input", "kernel", "stride", "pad", "bias", "input-size", "no-color"});
-    print(explain_im2col(conv_spec(args, cmd), args.get_int("input-size", 224)).text, args);
+    print(explain_im2col(conv_spec(args, cmd), args.get_int("input-size", 224, 0, 4096)).text, args);
   } else if (topic == "channels") {
     args.allow_only({"weights", "input-size", "no-color"});
     if (args.has("weights")) {
-      const int size = args.get_int("input-size", 0);
+      const int size = args.get_int("input-size", 0, 0, 4096);
       const Model m = load_model(args.get("weights", ""), size, size);
       print(explain_channels(&m, "'" + m.name + "' (" + args.get("weights", "") + ")").text, args);
     } else {

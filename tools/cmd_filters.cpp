@@ -51,7 +51,7 @@ static int run_filters(const std::vector<std::string>& argv) {
   const std::string layer = args.require("layer");
   const std::string out_dir = args.get("out", "out");
   FilterSheetOptions opt;
-  opt.max_channels = args.get_int("max-channels", 16);
+  opt.max_channels = args.get_int("max-channels", 16, 0, 65536);
   if (opt.max_channels < 1) throw UsageError("filters: --max-channels must be at least 1");
   if (args.has("filters")) parse_filter_range(args.get("filters", ""), opt.first, opt.last);
   try {

@@ -92,13 +92,13 @@ static int run_maximize(const std::vector<std::string>& argv) {
 
   MaximizeOptions opt;
   opt.method = parse_maximize_method(args.get("method", "lucid"));
-  opt.size = args.get_int("size", 0);
+  opt.size = args.get_int("size", 0, 0, 2048);
   if (args.has("size") && opt.size < 8) throw UsageError("maximize: --size must be at least 8, got " + args.get("size", ""));
-  opt.iters = args.get_int("iters", -1);
+  opt.iters = args.get_int("iters", -1, -1, 1000000);
   if (args.has("iters") && opt.iters < 1) throw UsageError("maximize: --iters must be positive, got " + args.get("iters", ""));
   opt.step = float(args.get_double("step", 0.0));
   if (args.has("step") && !(opt.step > 0.f)) throw UsageError("maximize: --step must be positive, got " + args.get("step", ""));
-  opt.batch = args.get_int("batch", 16);
+  opt.batch = args.get_int("batch", 16, 1, 1024);
   if (opt.batch < 1) throw UsageError("maximize: --batch must be positive, got " + std::to_string(opt.batch));
   const bool seeded = args.has("seed");
   const int seed_arg = args.get_int("seed", 0);

@@ -11,7 +11,7 @@ namespace convis::cli {
 static int run_summary(const std::vector<std::string>& argv) {
   Args args("summary", argv, {});
   args.allow_only({"weights", "input-size"});
-  const int size = args.get_int("input-size", 0);
+  const int size = args.get_int("input-size", 0, 0, 4096);
   if (args.has("input-size") && size <= 0) throw UsageError("summary: --input-size must be positive");
   const Model m = load_model(args.require("weights"), size, size);
   std::printf("%s", m.summary().c_str());

@@ -39,9 +39,9 @@ static int run_occlusion(const std::vector<std::string>& argv) {
   const std::string image = args.require("image");
   const std::string out_dir = args.get("out", "out");
   OcclusionOptions opt;
-  opt.patch = args.get_int("patch", 56);
-  opt.stride = args.get_int("stride", 56);
-  opt.batch = args.get_int("batch", 16);
+  opt.patch = args.get_int("patch", 56, 1, 4096);
+  opt.stride = args.get_int("stride", 56, 1, 4096);
+  opt.batch = args.get_int("batch", 16, 1, 1024);
   if (args.has("fill")) opt.fill = parse_fill(args.get("fill", ""));
   if (opt.batch < 1) throw UsageError("occlusion: --batch must be >= 1, got " + std::to_string(opt.batch));
 

@@ -64,7 +64,7 @@ int run_predict(const std::vector<std::string>& argv) {
   const std::string spec = args.require("weights");
   if (args.has("image") == args.has("index"))
     throw UsageError("predict: give either --image PNG or --index i (a test image of --data)");
-  const int top = args.get_int("top", 3);
+  const int top = args.get_int("top", 3, 1, 100000);
   if (top <= 0) throw UsageError("predict: --top must be positive, got " + std::to_string(top));
   const Model m = load_model(spec);
   const Layer& last = m.layers.back();
@@ -79,7 +79,7 @@ int run_predict(const std::vector<std::string>& argv) {
   if (args.has("index")) {
     const std::string dir = args.get("data", kDefaultMnistDir);
     const MnistSplit test = load_mnist_split(dir, "t10k");
-    const int i = args.get_int("index", 0);
+    const int i = args.get_int("index", 0, 0, 1073741824);
     if (i < 0 || i >= test.count)
       throw UsageError("predict: --index " + std::to_string(i) + " is out of range 0.." + std::to_string(test.count - 1) +
                        " (the test images of " + dir + ")");
@@ -120,7 +120,7 @@ int run_samples(const std::vector<std::string>& argv) {
   args.allow_only({"data", "out", "per-class", "classes"});
   const std::string dir = args.get("data", kDefaultMnistDir);
   const std::string out = args.require("out");
-  const int per_class = args.get_int("per-class", 1);
+  const int per_class = args.get_int("per-class", 1, 1, 1000);
   if (per_class <= 0) throw UsageError("samples: --per-class must be positive, got " + std::to_string(per_class));
   const MnistSplit test = load_mnist_split(dir, "t10k");
   ClassNames names = fashion_class_names();

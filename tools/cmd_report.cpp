@@ -426,8 +426,8 @@ int run_report_with(const ReportSettings& s, const Args& args) {
 ReportSettings parse_common(const Args& args, const char* command) {
   ReportSettings s;
   s.out_dir = args.get("out", s.out_dir);
-  s.iters = args.get_int("iters", s.iters);
-  s.per_block = args.get_int("per-block", s.per_block);
+  s.iters = args.get_int("iters", s.iters, 0, 1000000);
+  s.per_block = args.get_int("per-block", s.per_block, 0, 64);
   s.seed = uint64_t(args.get_int("seed", 0));
   if (s.iters < 0) throw UsageError(std::string(command) + ": --iters must be >= 0, got " + std::to_string(s.iters));
   if (s.per_block < 0 || s.per_block > 64)

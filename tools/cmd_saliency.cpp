@@ -42,11 +42,11 @@ static int run_saliency(const std::vector<std::string>& argv) {
            "smoothgrad or integrated");
   AttributionOptions opt;
   opt.method = method;
-  opt.samples = args.get_int("samples", 20);
+  opt.samples = args.get_int("samples", 20, 1, 10000);
   opt.noise = float(args.get_double("noise", 0.2));
   opt.seed = uint32_t(args.get_int("seed", 0));
-  opt.steps = args.get_int("steps", 50);
-  opt.batch = args.get_int("batch", 10);
+  opt.steps = args.get_int("steps", 50, 1, 100000);
+  opt.batch = args.get_int("batch", 10, 1, 1024);
   if (opt.samples < 1 || opt.steps < 1 || opt.batch < 1 || !(opt.noise >= 0.f))
     throw UsageError("saliency: --samples, --steps and --batch must be >= 1 and --noise >= 0");
 

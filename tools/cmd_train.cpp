@@ -39,7 +39,8 @@ void check_output_path(const std::string& out) {
 
 int positive(const Args& args, const char* name, int fallback, const char* command) {
   const int v = args.get_int(name, fallback);
-  if (v <= 0) throw UsageError(std::string(command) + ": --" + name + " must be positive, got " + std::to_string(v));
+  if (v <= 0 || v > (1 << 24))
+    throw UsageError(std::string(command) + ": --" + name + " must be in 1.." + std::to_string(1 << 24) + ", got " + std::to_string(v));
   return v;
 }
 
