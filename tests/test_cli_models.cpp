@@ -35,29 +35,18 @@
 using namespace convis;
 namespace fs = std::filesystem;
 using test::CliResult;
+using test::contains;
+using test::Dir;
+using test::expect_failure;
+using test::listing;
+using test::npy_bytes;
 using test::run_vis_tool;
+using test::write_bytes;
 
 namespace {
 
-// A fresh directory for one test case, removed with everything in it at the end.
-struct Dir {
-  fs::path dir;
-  explicit Dir(const std::string& name) : dir(test::temp_dir("cli_models_" + name)) {}
-  ~Dir() {
-    std::error_code ec;
-    fs::remove_all(dir, ec);
-  }
-  std::string operator/(const std::string& name) const { return (dir / name).string(); }
-};
-
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
-
 bool same_bits(const Tensor& a, const Tensor& b) {
   return a.shape() == b.shape() && std::memcmp(a.data(), b.data(), size_t(a.numel()) * sizeof(float)) == 0;
-}
-
-void write_bytes(const std::string& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary) << bytes;
 }
 
 // A chain with every kind of layer convis reads (and a fixed 10x12 RGB input), as Keras would
@@ -110,53 +99,6 @@ void write_vgg16_zeros(const std::string& path, const std::function<void(std::ve
   write_keras_h5(path, KerasLayout::keras1, layers);
 }
 
-// An .npy file by hand: a version 1 header with the given dict, then raw bytes.
-std::string npy_bytes(const std::string& dict, const std::string& data) {
-  std::string header = dict;
-  header += std::string((64 - (10 + header.size() + 1) % 64) % 64, ' ') + "\n";
-  std::string b = std::string("\x93NUMPY\x01\x00", 8);
-  b += char(header.size() & 0xff);
-  b += char(header.size() >> 8);
-  return b + header + data;
-}
-
-std::vector<std::string> listing(const fs::path& dir) {
-  std::vector<std::string> names;
-  for (const auto& e : fs::directory_iterator(dir)) names.push_back(e.path().filename().string());
-  std::sort(names.begin(), names.end());
-  return names;
-}
-
-// Runs a command that must fail, twice: once with `out` absent (it must stay absent), once with
-// `out` holding other bytes (they must stay as they were). Each time: exit code 2, nothing on
-// stdout, exactly one line on stderr that starts "vis_tool <command>: error: " and contains every
-// string in `says`, and no file left behind in out's directory. `out` "" for commands without one.
-void expect_failure(const std::vector<std::string>& args, const std::string& out, const std::vector<std::string>& says) {
-  CAPTURE(args[0]);
-  const fs::path dir = out.empty() ? fs::temp_directory_path() : fs::path(out).parent_path();
-  for (const bool pre_existing : {false, true}) {
-    if (pre_existing && out.empty()) break;
-    CAPTURE(pre_existing);
-    const std::string before = "precious bytes that a failed command must not touch\n";
-    if (!out.empty()) {
-      fs::remove(out);
-      if (pre_existing) write_bytes(out, before);
-    }
-    const std::vector<std::string> files_before = out.empty() ? std::vector<std::string>() : listing(dir);
-    const CliResult r = run_vis_tool(args);
-    INFO("stderr: " << r.err);
-    CHECK(r.rc == 2);
-    CHECK(r.out.empty());
-    CHECK(r.one_line_error());
-    CHECK(r.err.rfind("vis_tool " + args[0] + ": error: ", 0) == 0);
-    for (const std::string& s : says) CHECK_MESSAGE(contains(r.err, s), "expected the message to say: " << s);
-    if (out.empty()) continue;
-    CHECK(fs::exists(out) == pre_existing);
-    if (pre_existing) CHECK(test::slurp(out) == before);
-    CHECK(listing(dir) == files_before);  // no temporary file left over
-  }
-  if (!out.empty()) fs::remove(out);
-}
 
 // sum over the batch of the mean over (H, W) of channel k of y (or of unit k of a (N, K) y), in
 // double: grad's objective, written out independently of the engine's reduction ops.
