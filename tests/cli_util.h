@@ -56,7 +56,9 @@ inline CliResult run_vis_tool(const std::vector<std::string>& args, const std::v
   const fs::path out = dir / (tag + ".out"), err = dir / (tag + ".err");
   std::string cmd = "env";
   for (const auto& e : env) cmd += " " + shell_quote(e);
-  cmd += " " + shell_quote(CONVIS_VIS_TOOL);
+  // Every run is bounded: a command that blocks (on a FIFO, in a damaged file) fails the test
+  // with exit code 124 instead of hanging the suite.
+  cmd += " timeout -s KILL 120 " + shell_quote(CONVIS_VIS_TOOL);
   for (const auto& a : args) cmd += " " + shell_quote(a);
   cmd += " >" + shell_quote(out.string()) + " 2>" + shell_quote(err.string()) + " </dev/null";
   const int status = std::system(cmd.c_str());
