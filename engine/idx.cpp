@@ -36,7 +36,9 @@ int64_t read_some(gzFile f, uint8_t* out, int64_t n, const std::string& path) {
     if (r < 0) {
       int err = 0;
       const char* msg = gzerror(f, &err);
-      fail(path, std::string("is not valid gzip or IDX data (zlib: ") + (msg ? msg : "error") + ")");
+      std::string why = msg ? msg : "error";
+      if (why.compare(0, path.size() + 2, path + ": ") == 0) why.erase(0, path.size() + 2);  // zlib prefixes the path
+      fail(path, "is not valid gzip or IDX data (zlib: " + why + ")");
     }
     if (r == 0) break;
     got += r;
