@@ -14,6 +14,7 @@ packages=(
   zlib1g-dev         # gzip'd IDX files
   fonts-dejavu-core  # labels in pictures
   dataset-fashion-mnist
+  clang libclang-rt-14-dev libomp-dev  # the libFuzzer harnesses (tools/fuzz.sh): clang, its fuzzer runtime, OpenMP
 )
 
 missing=()

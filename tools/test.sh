@@ -2,6 +2,8 @@
 # README command 2: install what is missing, build, run the whole test suite.
 #   1. Release build (-O3): every test (ctest).
 #   2. AddressSanitizer + UndefinedBehaviorSanitizer build (-O1): the unit tests again.
+#   3. The libFuzzer harnesses (clang, ASan+UBSan): each reader fuzzed for FUZZ_SECONDS (60) from
+#      the seed corpus the project writes; any crash, leak or hang fails.
 # Any failure stops the script with a non-zero exit code. JOBS=n overrides the build parallelism.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,3 +24,5 @@ cmake --build build-asan -j"$jobs"
 echo "== ASan+UBSan unit tests"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --output-on-failure -j"$jobs"
+echo "== fuzzers (${FUZZ_SECONDS:-60} s each, two at a time)"
+bash tools/fuzz.sh all "${FUZZ_SECONDS:-60}"
