@@ -17,7 +17,7 @@ fi
 
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" -DCONVIS_FUZZ=ON >/dev/null
-cmake --build build-fuzz -j"${JOBS:-$(nproc)}" >/dev/null
+cmake --build build-fuzz -j"${JOBS:-$(nproc)}" >build-fuzz/build.log 2>&1 || { tail -30 build-fuzz/build.log >&2; exit 1; }
 
 out=build-fuzz/corpus
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
