@@ -66,6 +66,16 @@ TEST_CASE("hostile writes: on a full disk every writer fails cleanly and keeps t
     CHECK(test::listing(mnt) == full);  // no temporary file left, nothing new
   };
   check({"init", "--arch", "vgg16", "--layout", "model", "--out", h5}, "No space left on device");
+  // train used to crash at exit (libhdf5's atexit tidy-up) after its final write failed.
+  {  // (train reports progress on stderr; its error is the last line)
+    const test::CliResult r = test::run_vis_tool({"train", "--epochs", "1", "--limit", "64", "--out", h5});
+    INFO("stderr: " << r.err);
+    CHECK(r.rc == 2);
+    const size_t last = r.err.rfind('\n', r.err.size() - 2);
+    CHECK(r.err.compare(last == std::string::npos ? 0 : last + 1, 22, "vis_tool train: error:") == 0);
+    CHECK(contains(r.err, "No space left on device"));
+    CHECK(test::listing(mnt) == full);
+  }
   check({"filters", "--weights", "fashion", "--layer", "conv2d", "--out", (mnt / "figs").string()}, "No space left on device");
   CHECK(test::listing(mnt / "figs") == std::vector<std::string>{"filters_conv2d.png"});
   check({"forward", "--weights", "fashion", "--input", "/dev/null", "--out", npy}, "/dev/null");
