@@ -77,8 +77,8 @@ IdxArray read_idx(const std::string& path) {
     const int64_t n = (int64_t(b[0]) << 24) | (int64_t(b[1]) << 16) | (int64_t(b[2]) << 8) | int64_t(b[3]);
     if (n <= 0 || n > (1LL << 30)) fail(path, "has dimension " + std::to_string(i) + " of size " + std::to_string(n));
     a.dims.push_back(n);
+    if (total > (1LL << 34) / n) fail(path, "declares more than 16 GiB of data");  // checked before multiplying
     total *= n;
-    if (total > (1LL << 34)) fail(path, "declares more than 16 GiB of data");
   }
   // Grown as the data arrives, so a damaged header cannot make us allocate gigabytes up front.
   int64_t got = 0;

@@ -149,7 +149,7 @@ std::vector<LayerWeights> model_weights(const Model& m, KerasLayout layout) {
       } else if (layout == KerasLayout::keras3) {
         n = "vars/" + std::to_string(i);
       }
-      lw.weights.push_back(NamedTensor{n, l.weights[i].value()});
+      lw.weights.push_back(NamedTensor{n, l.weights[i].value(), l.weights[i].value().shape()});
     }
     out.push_back(std::move(lw));
   }

@@ -91,7 +91,7 @@ void write_vgg16_zeros(const std::string& path, const std::function<void(std::ve
     LayerWeights lw{l.name, {}};
     const std::vector<Shape> shapes = l.expected_weight_shapes(in);
     for (size_t i = 0; i < shapes.size(); ++i)
-      lw.weights.push_back({l.name + (i == 0 ? "_W_1:0" : "_b_1:0"), Tensor::zeros(shapes[i])});
+      lw.weights.push_back({l.name + (i == 0 ? "_W_1:0" : "_b_1:0"), Tensor::zeros(shapes[i]), shapes[i]});
     layers.push_back(std::move(lw));
     in = l.output_shape;
   }

@@ -353,8 +353,9 @@ TEST_CASE("explain value: the real darknet model matches the engine") {
   const std::string model = data + "/models/darknet_tiny_imagenet.h5", image = data + "/images/cat_chelsea.png";
   const Model m = load_model(model);
   const Tensor x = load_input(image, 224, 224, 3, Preprocess::unit);
-  for (const auto& [layer, y, xx, f] : std::vector<std::tuple<std::string, int, int, int>>{
+  for (const auto& [layer_name, y, xx, f] : std::vector<std::tuple<std::string, int, int, int>>{
            {"conv2d_1", 0, 0, 3}, {"conv2d_4", 20, 31, 100}, {"conv2d_12", 5, 9, 300}, {"conv2d_16", 3, 4, 281}}) {
+    const std::string layer = layer_name;  // CAPTURE's lambda cannot capture a structured binding
     CAPTURE(layer);
     const ValueExplanation e = explain_value(m, x, layer, y, xx, f);
     CHECK(std::fabs(e.conv_value - e.engine_conv) <= 1e-5 * (1 + std::fabs(e.conv_value)));

@@ -165,6 +165,11 @@ TEST_CASE("idx: bad files give one-line errors naming the file") {
   CHECK(contains(err("cut_header"), "truncated inside its header"));
   write_plain(dir / "long", full + "xyz");
   CHECK(contains(err("long"), "data past"));
+  // Four dimensions of 2^30: the product of the declared sizes overflows int64 unless each
+  // multiplication is checked first (the fuzzer found this one); two of them are already too much.
+  const std::string big_dim("\x40\x00\x00\x00", 4);
+  write_plain(dir / "huge", std::string("\x00\x00\x08\x04", 4) + big_dim + big_dim + big_dim + big_dim);
+  CHECK(contains(err("huge"), "declares more than 16 GiB of data"));
   // A gzip stream cut in the middle, and one whose compressed body is garbage.
   write_gzip(dir / "gz", full);
   const std::string gz = test::slurp(dir / "gz");
@@ -174,7 +179,7 @@ TEST_CASE("idx: bad files give one-line errors naming the file") {
   for (size_t i = 12; i < bad.size() - 8; ++i) bad[i] = char(0xff);
   write_plain(dir / "gz_bad", bad);
   CHECK(!err("gz_bad").empty());
-  for (const char* name : {"magic", "type", "cut", "long", "gz_cut", "gz_bad"}) {
+  for (const char* name : {"magic", "type", "cut", "long", "huge", "gz_cut", "gz_bad"}) {
     const std::string e = err(name);
     CHECK_MESSAGE(contains(e, (dir / name).string()), name << ": " << e);
     CHECK_MESSAGE(e.find('\n') == std::string::npos, name << ": " << e);

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # README command 2: install what is missing, build, run the whole test suite.
 #   1. Release build (-O3): every test (ctest).
-#   2. AddressSanitizer + UndefinedBehaviorSanitizer build (-O1): the unit tests again.
-#   3. The libFuzzer harnesses (clang, ASan+UBSan): each reader fuzzed for FUZZ_SECONDS (60) from
-#      the seed corpus the project writes; any crash, leak or hang fails.
+#   2. AddressSanitizer + UndefinedBehaviorSanitizer build (clang -O1, build-asan/): the unit
+#      tests again, and the libFuzzer harnesses built beside them.
+#   3. Each reader fuzzed for FUZZ_SECONDS (60) from the seed corpus the project writes; any
+#      crash, leak or hang fails (tools/fuzz.sh, on the same build).
 # Any failure stops the script with a non-zero exit code. JOBS=n overrides the build parallelism.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,9 +18,8 @@ cmake --build build -j"$jobs"
 echo "== Release tests"
 ctest --test-dir build --output-on-failure -j"$jobs"
 
-echo "== ASan+UBSan build (build-asan/)"
-cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" \
-  -DCONVIS_SANITIZE=ON -DCONVIS_BENCH=OFF >/dev/null
+echo "== ASan+UBSan build with the fuzz harnesses (build-asan/, clang)"
+bash tools/fuzz.sh configure
 cmake --build build-asan -j"$jobs"
 echo "== ASan+UBSan unit tests"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

@@ -59,7 +59,7 @@ TEST_CASE("hostile h5: data the file does not store is refused before allocating
   {
     Model m = model_from_config(cfg);
     m.build();
-    std::vector<LayerWeights> layers = {LayerWeights{"in", {}}, LayerWeights{"big", {{"big/kernel:0", Tensor::zeros(Shape{1, 1, 1, 1})}}}};
+    std::vector<LayerWeights> layers = {LayerWeights{"in", {}}, LayerWeights{"big", {{"big/kernel:0", Tensor::zeros(Shape{1, 1, 1, 1}), Shape{1, 1, 1, 1}}}}};
     write_keras_h5(f, KerasLayout::model, layers, cfg);
   }
   test::edit_h5(f, [](hid_t file) { test::declare_unwritten(file, "model_weights/big/big/kernel:0", {1000, 1000, 3, 40}); });
