@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "kernels/cpu.h"
+#include "kernels/dispatch.h"
 #include "kernels/gemm.h"
 
 namespace {
@@ -98,7 +99,7 @@ const int kRegistered = [] {
   // eigen: the library's portable (SSE2) build, the fallback on CPUs without AVX2;
   // eigen_avx2: the same code built with -mavx2 -mfma, the fair baseline for ours.
   std::vector<Impl> impls = {{"eigen", convis::gemm_f32_eigen}};
-  if (convis::cpu_has_avx2_fma()) {
+  if (convis::backend_available(convis::Backend::avx2_fma)) {
     impls.insert(impls.begin(), {"eigen_avx2", convis::gemm_f32_eigen__avx2});
     impls.insert(impls.begin(), {"ours", convis::gemm_f32__avx2});
   }

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "kernels/conv2d.h"
+#include "kernels/dispatch.h"
 #include "kernels/gemm.h"
 
 namespace convis {
@@ -119,11 +120,13 @@ Conv2dShape make_conv2d_shape(int N, int H, int W, int C, int KH, int KW, int OC
 // x:(N,H,W,C) w:(KH,KW,C,OC) b:(OC) or null  y:(N,OH,OW,OC)
 void conv2d_nhwc_fwd(const float* x, const float* w, const float* b, float* y, const Conv2dShape& s) {
   const int64_t K = patch_size(s), OC = s.OC;
-  if (winograd_applies(s)) {
-    conv2d_nhwc_fwd_winograd(x, w, b, y, s);
+  const KernelTable& t = kernels();
+  const ConvAlgo algo = choose_conv_algorithm(s, t, conv_policy());
+  if (algo == ConvAlgo::winograd) {
+    t.conv2d_fwd_winograd(x, w, b, y, s);
     return;
   }
-  if (is_pointwise(s)) {  // Y(N*H*W, OC) = X(N*H*W, C) * W(C, OC)
+  if (algo == ConvAlgo::pointwise) {  // Y(N*H*W, OC) = X(N*H*W, C) * W(C, OC)
     const int64_t P = int64_t(s.N) * s.H * s.W;
     gemm(false, false, P, OC, K, x, w, y);
     if (b) add_bias(y, b, P, OC);
@@ -144,11 +147,13 @@ void conv2d_nhwc_fwd(const float* x, const float* w, const float* b, float* y, c
 // dy:(N,OH,OW,OC) w:(KH,KW,C,OC)  dx:(N,H,W,C) accumulated
 void conv2d_nhwc_bwd_data(const float* dy, const float* w, float* dx, const Conv2dShape& s) {
   const int64_t K = patch_size(s), OC = s.OC;
-  if (winograd_applies(s)) {
-    conv2d_nhwc_bwd_data_winograd(dy, w, dx, s);
+  const KernelTable& t = kernels();
+  const ConvAlgo algo = choose_conv_algorithm(s, t, conv_policy());
+  if (algo == ConvAlgo::winograd) {
+    t.conv2d_bwd_data_winograd(dy, w, dx, s);
     return;
   }
-  if (is_pointwise(s)) {  // dX(N*H*W, C) += dY(N*H*W, OC) * W(C, OC)^T
+  if (algo == ConvAlgo::pointwise) {  // dX(N*H*W, C) += dY(N*H*W, OC) * W(C, OC)^T
     gemm(false, true, int64_t(s.N) * s.H * s.W, K, OC, dy, w, dx, /*accumulate=*/true);
     return;
   }

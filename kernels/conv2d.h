@@ -61,11 +61,11 @@ void conv2d_nhwc_bwd_data_select(const float* dy, const float* w, const int* cha
 
 // Winograd F(2x2,3x3) (kernels/conv2d_winograd.cpp): 3x3 stride-1 convolutions with 16 instead of
 // 36 multiplications per 2x2 output block and channel pair. conv2d_nhwc_fwd and _bwd_data use it
-// when winograd_applies(s): 3x3, stride 1, at least 64 channels in and out, at least 48 output
-// tiles of 2x2 of which at least 75% of the outputs are used, and not switched off (CONVIS_NO_WINOGRAD=1, or set_winograd_enabled(false)).
+// when choose_conv_algorithm (kernels/dispatch.h) says so: 3x3, stride 1, at least 64 channels in
+// and out, at least 48 output tiles of 2x2 of which at least 75% of the outputs are used, a table
+// with Winograd kernels, and not switched off (CONVIS_NO_WINOGRAD=1, or set_winograd_enabled(false)).
 // Same contract as the im2col versions (y overwritten; dx accumulated); any padding.
 bool winograd_possible(const Conv2dShape& s);  // 3x3 stride 1: the algorithm can run
-bool winograd_applies(const Conv2dShape& s);   // ... and the dispatcher will take it
 void conv2d_nhwc_fwd_winograd(const float* x, const float* w, const float* b, float* y, const Conv2dShape& s);
 void conv2d_nhwc_bwd_data_winograd(const float* dy, const float* w, float* dx, const Conv2dShape& s);
 // Process-wide switches for tests and benchmarks: the dispatcher's use of Winograd, and a fixed

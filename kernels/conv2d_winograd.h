@@ -6,7 +6,7 @@
 
 namespace convis {
 
-// conv2d_winograd__avx2.cpp (built with -mavx2 -mfma; call only when cpu_has_avx2_fma())
+// conv2d_winograd__avx2.cpp (built with -mavx2 -mfma): the AVX2+FMA table's entries (dispatch.cpp)
 void conv2d_nhwc_fwd_winograd__avx2(const float* x, const float* w, const float* b, float* y, const Conv2dShape& s);
 void conv2d_nhwc_bwd_data_winograd__avx2(const float* dy, const float* w, float* dx, const Conv2dShape& s);
 // conv2d_winograd.cpp: the tiles per chunk set by set_winograd_chunk_tiles (0: automatic)

@@ -1,13 +1,12 @@
 #include "kernels/gemm.h"
 
-#include "kernels/cpu.h"
+#include "kernels/dispatch.h"
 
 namespace convis {
 
 void gemm_f32(const GemmArgs& g) {
   if (g.M <= 0 || g.N <= 0) return;
-  if (cpu_has_avx2_fma()) gemm_f32__avx2(g);
-  else gemm_f32_eigen(g);
+  kernels().gemm_f32(g);
 }
 
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,

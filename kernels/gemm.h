@@ -33,7 +33,7 @@ struct GemmArgs {
 void gemm_f32_ref(const GemmArgs& g);
 void gemm_f32_eigen(const GemmArgs& g);
 void gemm_f32_eigen__avx2(const GemmArgs& g);  // convis_bench only; needs AVX2+FMA
-void gemm_f32__avx2(const GemmArgs& g);  // only call when cpu_has_avx2_fma()
+void gemm_f32__avx2(const GemmArgs& g);  // only where backend_available(Backend::avx2_fma)
 void gemm_f32(const GemmArgs& g);
 
 // Convenience: C = op(A) * op(B) (+ C when accumulate), with tight leading dimensions.

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "kernels/cpu.h"
+#include "kernels/dispatch.h"
 #include "kernels/gemm.h"
 
 using namespace convis;
@@ -34,7 +35,7 @@ void gemm_shorthand(const GemmArgs& g) {
 
 std::vector<Version> versions() {
   std::vector<Version> v = {{"ref", gemm_f32_ref}, {"eigen", gemm_f32_eigen}, {"gemm_f32", gemm_f32}};
-  if (cpu_has_avx2_fma()) v.push_back({"avx2", gemm_f32__avx2});
+  if (backend_available(Backend::avx2_fma)) v.push_back({"avx2", gemm_f32__avx2});
   return v;
 }
 
@@ -225,7 +226,7 @@ TEST_CASE("gemm: K == 0 gives beta * C / M or N == 0 touches nothing") {
 }
 
 TEST_CASE("gemm: our kernel gives the same result on 1 and 2 threads") {
-  if (!cpu_has_avx2_fma()) return;
+  if (!backend_available(Backend::avx2_fma)) return;
   const int saved = omp_get_max_threads();
   const int64_t shapes[][3] = {{257, 65, 300}, {37, 129, 513}, {9, 40, 700}, {200, 16, 64}};
   for (const auto& s : shapes)
@@ -256,7 +257,7 @@ TEST_CASE("gemm: our kernel gives the same result on 1 and 2 threads") {
 }
 
 TEST_CASE("gemm: our kernel runs single-threaded inside a parallel region") {
-  if (!cpu_has_avx2_fma()) return;
+  if (!backend_available(Backend::avx2_fma)) return;
   const int64_t M = 70, N = 50, K = 90, batch = 4;
   const auto A = random_vec(size_t(batch * M * K), 6), B = random_vec(size_t(K * N), 7);
   std::vector<float> want(size_t(batch * M * N)), got(size_t(batch * M * N));

@@ -7,11 +7,16 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "engine/ops.h"
 #include "kernels/conv2d.h"
+#include "kernels/dispatch.h"
 #include "kernels/cpu.h"
+#include "kernels/gemm.h"
 #include "tests/util.h"
 
 using namespace convis;
@@ -118,23 +123,73 @@ TEST_CASE("winograd F(2x2,3x3): input gradient equals the direct scatter and acc
   }
 }
 
-TEST_CASE("winograd: the dispatcher takes it for VGG16's 3x3 layers with enough tiles, and only then") {
-  if (skip_without_avx2()) return;
-  set_winograd_enabled(true);
-  CHECK(winograd_applies(make_conv2d_shape(1, 96, 96, 64, 3, 3, 64, 1, 1, Padding::same)));
-  CHECK(winograd_applies(make_conv2d_shape(16, 6, 6, 512, 3, 3, 512, 1, 1, Padding::same)));  // 144 tiles
-  CHECK_FALSE(winograd_applies(make_conv2d_shape(1, 6, 6, 512, 3, 3, 512, 1, 1, Padding::same)));  // 9 tiles
-  CHECK_FALSE(winograd_applies(make_conv2d_shape(1, 12, 12, 512, 3, 3, 512, 1, 1, Padding::same)));  // 36 tiles
-  CHECK(winograd_applies(make_conv2d_shape(1, 14, 14, 512, 3, 3, 512, 1, 1, Padding::same)));  // 49 tiles
-  CHECK_FALSE(winograd_applies(make_conv2d_shape(1, 96, 96, 3, 3, 3, 64, 1, 1, Padding::same)));  // C = 3
-  CHECK_FALSE(winograd_applies(make_conv2d_shape(64, 13, 13, 32, 3, 3, 64, 1, 1, Padding::valid)));  // C = 32
-  CHECK_FALSE(winograd_applies(make_conv2d_shape(64, 5, 5, 64, 3, 3, 64, 1, 1, Padding::valid)));  // 3x3 out: 56%
-  CHECK(winograd_applies(make_conv2d_shape(64, 7, 7, 64, 3, 3, 64, 1, 1, Padding::same)));  // 7x7 out: 77%
-  CHECK_FALSE(winograd_applies(make_conv2d_shape(1, 96, 96, 64, 3, 3, 64, 2, 2, Padding::same)));  // stride 2
-  CHECK_FALSE(winograd_applies(make_conv2d_shape(1, 96, 96, 64, 5, 5, 64, 1, 1, Padding::same)));  // 5x5
-  set_winograd_enabled(false);
-  CHECK_FALSE(winograd_applies(make_conv2d_shape(1, 96, 96, 64, 3, 3, 64, 1, 1, Padding::same)));
-  set_winograd_enabled(true);
+TEST_CASE("conv policy: Winograd for VGG16's 3x3 layers with enough tiles, and only then") {
+  // The policy alone, on a table filled by hand: it never calls the kernels, so any CPU runs this.
+  KernelTable with;
+  with.conv2d_fwd_winograd = [](const float*, const float*, const float*, float*, const Conv2dShape&) {};
+  with.conv2d_bwd_data_winograd = [](const float*, const float*, float*, const Conv2dShape&) {};
+  const KernelTable without;  // no Winograd kernels: the portable table's case
+  const ConvPolicy on;
+  ConvPolicy off;
+  off.winograd = false;
+  auto algo = [&](int N, int H, int C, int K, int OC, int S, Padding p, const ConvPolicy& pol) {
+    return choose_conv_algorithm(make_conv2d_shape(N, H, H, C, K, K, OC, S, S, p), with, pol);
+  };
+  const ConvAlgo W = ConvAlgo::winograd, I = ConvAlgo::im2col;
+  CHECK(algo(1, 96, 64, 3, 64, 1, Padding::same, on) == W);
+  CHECK(algo(16, 6, 512, 3, 512, 1, Padding::same, on) == W);   // 144 tiles
+  CHECK(algo(1, 6, 512, 3, 512, 1, Padding::same, on) == I);    // 9 tiles
+  CHECK(algo(1, 12, 512, 3, 512, 1, Padding::same, on) == I);   // 36 tiles
+  CHECK(algo(1, 14, 512, 3, 512, 1, Padding::same, on) == W);   // 49 tiles
+  CHECK(algo(1, 96, 3, 3, 64, 1, Padding::same, on) == I);      // C = 3
+  CHECK(algo(64, 13, 32, 3, 64, 1, Padding::valid, on) == I);   // C = 32
+  CHECK(algo(64, 5, 64, 3, 64, 1, Padding::valid, on) == I);    // 3x3 out: 56% of the tiles used
+  CHECK(algo(64, 7, 64, 3, 64, 1, Padding::same, on) == W);     // 7x7 out: 77%
+  CHECK(algo(1, 96, 64, 3, 64, 2, Padding::same, on) == I);     // stride 2
+  CHECK(algo(1, 96, 64, 5, 64, 1, Padding::same, on) == I);     // 5x5
+  CHECK(algo(1, 96, 64, 1, 64, 1, Padding::valid, on) == ConvAlgo::pointwise);
+  CHECK(algo(1, 96, 64, 1, 64, 2, Padding::valid, on) == I);    // 1x1 with stride 2 still needs im2col
+  CHECK(algo(1, 96, 64, 3, 64, 1, Padding::same, off) == I);  // switched off
+  CHECK(choose_conv_algorithm(make_conv2d_shape(1, 96, 96, 64, 3, 3, 64, 1, 1, Padding::same), without, on) == I);
+  CHECK(std::string(conv_algo_name(W)) == "winograd");
+}
+
+TEST_CASE("dispatch: the tables hold the kernels of their backend, and ops follow use_backend") {
+  const KernelTable& p = kernel_table(Backend::portable);
+  CHECK((p.gemm_f32 == &gemm_f32_eigen));
+  CHECK((p.conv2d_fwd_winograd == nullptr));
+  CHECK((p.conv2d_bwd_data_winograd == nullptr));
+  if (backend_available(Backend::avx2_fma)) {
+    const KernelTable& a = kernel_table(Backend::avx2_fma);
+    CHECK((a.gemm_f32 == &gemm_f32__avx2));
+    CHECK((a.conv2d_fwd_winograd != nullptr));
+    CHECK(&kernels() == (std::getenv("CONVIS_NO_AVX2") ? &p : &a));  // the best one, unless told
+  } else {
+    CHECK(&kernels() == &p);
+    CHECK_THROWS_AS(kernel_table(Backend::avx2_fma), std::runtime_error);
+  }
+  // The same layer on each available backend: the op's forward equals the direct convolution,
+  // and only the AVX2+FMA table takes Winograd for it.
+  const Conv2dShape s = make_conv2d_shape(2, 16, 16, 64, 3, 3, 72, 1, 1, Padding::same);
+  const Tensor x = random_tensor(Shape{2, 16, 16, 64}, 401u), w = random_tensor(Shape{3, 3, 64, 72}, 402u);
+  std::vector<float> ref(size_t(2) * 16 * 16 * 72);
+  conv2d_nhwc_direct_ref(x.data(), w.data(), nullptr, ref.data(), s);
+  const Backend before = kernels().backend;
+  for (const Backend b : {Backend::portable, Backend::avx2_fma}) {
+    if (!backend_available(b)) continue;
+    use_backend(b);
+    CAPTURE(kernels().name);
+    CHECK(&kernels() == &kernel_table(b));
+    CHECK(cpu_has_avx2_fma() == (b == Backend::avx2_fma));
+    CHECK((choose_conv_algorithm(s, kernels(), conv_policy()) == ConvAlgo::winograd) == (b == Backend::avx2_fma));
+    std::vector<float> y(ref.size());
+    conv2d_nhwc_fwd(x.data(), w.data(), nullptr, y.data(), s);
+    CHECK(max_diff(y.data(), ref.data(), int64_t(ref.size())) / max_abs(ref) < 2e-6);
+    if (b == Backend::portable) {
+      CHECK_THROWS_AS(conv2d_nhwc_fwd_winograd(x.data(), w.data(), nullptr, y.data(), s), std::runtime_error);
+    }
+  }
+  use_backend(before);
 }
 
 TEST_CASE("winograd through conv2d: the op's forward and input gradient match the im2col path") {
@@ -144,7 +199,8 @@ TEST_CASE("winograd through conv2d: the op's forward and input gradient match th
   const Tensor wv = random_tensor(Shape{3, 3, 64, 72}, 302u);
   const Tensor bv = random_tensor(Shape{72}, 303u);
   const Tensor r = random_tensor(Shape{2, 16, 16, 72}, 304u);
-  REQUIRE(winograd_applies(make_conv2d_shape(2, 16, 16, 64, 3, 3, 72, 1, 1, Padding::same)));
+  REQUIRE(choose_conv_algorithm(make_conv2d_shape(2, 16, 16, 64, 3, 3, 72, 1, 1, Padding::same), kernels(),
+                                conv_policy()) == ConvAlgo::winograd);
   std::vector<float> y[2], g[2];
   for (int path = 0; path < 2; ++path) {
     set_winograd_enabled(path == 0);

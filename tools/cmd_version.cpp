@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "kernels/cpu.h"
+#include "kernels/dispatch.h"
 #include "tools/cli.h"
 
 namespace convis::cli {
@@ -15,7 +16,7 @@ int run_version(const std::vector<std::string>& argv) {
   args.allow_only({});
   std::printf("convis %s\n", CONVIS_VERSION);
   std::printf("kernels: %s, %d OpenMP thread(s)\n",
-              cpu_has_avx2_fma() ? "AVX2+FMA" : "portable (no AVX2+FMA on this CPU, or CONVIS_NO_AVX2 set)",
+              cpu_has_avx2_fma() ? kernels().name : "portable (no AVX2+FMA on this CPU, or CONVIS_NO_AVX2 set)",
               num_threads());
   return 0;
 }
