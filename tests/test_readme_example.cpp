@@ -2,7 +2,12 @@
 // (Keep the two in sync: the code between the BEGIN/END markers is pasted into the README.)
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
+#include <filesystem>
+#include <regex>
+#include <set>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -92,4 +97,72 @@ TEST_CASE("readme: opens with the two commands and shows the example compiled ab
   REQUIRE(e != std::string::npos);
   const std::string example = self.substr(b + begin.size(), e - b - begin.size());
   CHECK_MESSAGE(readme.find(example) != std::string::npos, "README.md's C++ example differs from tests/test_readme_example.cpp");
+}
+
+namespace {
+
+// GitHub's anchor for a heading: lower case, punctuation other than '-' and '_' dropped,
+// spaces as '-'.
+std::string heading_anchor(const std::string& heading) {
+  std::string a;
+  for (const char ch : heading) {
+    const unsigned char c = static_cast<unsigned char>(ch);
+    if (std::isalnum(c) || c == '-' || c == '_') a += char(std::tolower(c));
+    else if (c == ' ') a += '-';
+    else if (c >= 0x80) a += ch;  // UTF-8 letters stay
+  }
+  return a;
+}
+
+std::set<std::string> anchors_of(const std::string& markdown) {
+  std::set<std::string> out;
+  std::istringstream in(markdown);
+  bool fence = false;
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("```", 0) == 0) fence = !fence;
+    if (fence || line.empty() || line[0] != '#') continue;
+    const size_t text = line.find_first_not_of('#');
+    if (text != std::string::npos && text <= 6 && line[text] == ' ') out.insert(heading_anchor(line.substr(text + 1)));
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("readme: a front page of at most 350 lines, and every link of README and docs/ resolves") {
+  namespace fs = std::filesystem;
+  const fs::path root = CONVIS_SOURCE_DIR;
+  const std::string readme = read_source_file("README.md");
+  CHECK(std::count(readme.begin(), readme.end(), '\n') <= 350);
+  std::vector<fs::path> pages = {root / "README.md"};
+  for (const auto& e : fs::directory_iterator(root / "docs"))
+    if (e.path().extension() == ".md") pages.push_back(e.path());
+  REQUIRE(pages.size() >= 5);
+  const std::string index = read_source_file("docs/README.md");
+  const std::regex link(R"(\[([^\]]*)\]\(([^)\s]+)\))");
+  int checked = 0;
+  for (const fs::path& page : pages) {
+    const std::string text = read_source_file(fs::relative(page, root).string());
+    // Every page of the manual is in its contents list.
+    if (page.parent_path().filename() == "docs" && page.filename() != "README.md")
+      CHECK_MESSAGE(index.find("](" + page.filename().string() + ")") != std::string::npos,
+                    "docs/README.md does not list " << page.filename());
+    for (auto m = std::sregex_iterator(text.begin(), text.end(), link); m != std::sregex_iterator(); ++m) {
+      const std::string target = (*m)[2];
+      if (target.rfind("http://", 0) == 0 || target.rfind("https://", 0) == 0) continue;
+      const size_t hash = target.find('#');
+      const std::string file = target.substr(0, hash), anchor = hash == std::string::npos ? "" : target.substr(hash + 1);
+      const fs::path dest = file.empty() ? page : (page.parent_path() / file).lexically_normal();
+      CAPTURE(page);
+      CAPTURE(target);
+      CHECK_MESSAGE(fs::exists(dest), page.filename() << " links to a missing " << target);
+      if (!anchor.empty() && fs::exists(dest)) {
+        const std::string body = read_source_file(fs::relative(dest, root).string());
+        CHECK_MESSAGE(anchors_of(body).count(anchor) == 1, page.filename() << ": no heading for #" << anchor);
+      }
+      ++checked;
+    }
+  }
+  CHECK(checked > 20);
+  CHECK(readme.find("](docs/README.md)") != std::string::npos);
 }
