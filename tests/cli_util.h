@@ -13,6 +13,8 @@
 #include <unistd.h>
 #include <vector>
 
+#include "tests/util.h"  // error_of, contains
+
 #include <doctest/doctest.h>
 
 namespace convis::test {
@@ -72,7 +74,6 @@ inline CliResult run_vis_tool(const std::vector<std::string>& args, const std::v
 }
 
 
-inline bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 inline void write_bytes(const std::string& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary) << bytes;

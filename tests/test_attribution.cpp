@@ -109,14 +109,7 @@ float score(const Model& m, const Tensor& x, int cls) {
   return class_scores(m, Var::constant(x)).value()[cls];
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
+using convis::test::error_of;
 
 bool dir_is_empty_or_missing(const fs::path& d) {
   return !fs::exists(d) || fs::is_empty(d);

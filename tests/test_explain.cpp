@@ -20,14 +20,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
+using convis::test::error_of;
 
 // The definition, written independently of vis/explain.cpp: zero padding by index checks.
 Matrix naive_conv(const Matrix& x, const Matrix& k, int stride, int pad, double bias) {

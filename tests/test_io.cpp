@@ -25,14 +25,7 @@ std::string tmp_path(const std::string& name) {
 void write_bytes(const std::string& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary) << bytes;
 }
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
+using convis::test::error_of;
 // An .npy file by hand: version `major`, a header dict, then raw data.
 std::string npy_bytes(int major, const std::string& dict, const std::string& data) {
   std::string header = dict;

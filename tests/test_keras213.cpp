@@ -19,14 +19,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
+using convis::test::error_of;
 
 fs::path fresh_dir(const std::string& tag) {
   const fs::path d = fs::temp_directory_path() / ("convis_test_k213_" + std::to_string(::getpid()) + "_" + tag);

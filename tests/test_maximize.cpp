@@ -20,14 +20,7 @@ using convis::test::random_tensor;
 
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
+using convis::test::error_of;
 
 // numpy.fft.irfft2 by its definition: complete the half spectrum X (H x Wf) to a Hermitian full
 // spectrum F (H x W), F[-j, -k] = conj F[j, k] (the DC and Nyquist columns, which are their own

@@ -9,14 +9,7 @@
 using namespace convis;
 
 namespace {
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
+using convis::test::error_of;
 
 // The Keras tutorial CNN as Keras 2 writes its Sequential config (abridged: Keras ignores absent keys).
 const char* kTutorialCnn = R"({"class_name": "Sequential", "config": {"name": "sequential", "layers": [

@@ -10,14 +10,7 @@ using namespace convis;
 using convis::test::random_tensor;
 
 namespace {
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
+using convis::test::error_of;
 }  // namespace
 
 TEST_CASE("tensor: shape / alignment / NHWC indexing / reshape shares / clone copies") {

@@ -49,16 +49,9 @@ void write_gzip(const fs::path& p, const std::string& bytes) {
   gzclose(f);
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
+using convis::test::error_of;
 
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+using convis::test::contains;
 
 // A tiny MNIST-style dataset: n random 28x28 images whose label is written into their brightness
 // (label k: pixels around 20 * k), so a model can learn something in a few steps.

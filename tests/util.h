@@ -1,6 +1,7 @@
 #pragma once
 // Shared helpers for the tests: seeded random tensors and a central-difference gradient checker.
 #include <cmath>
+#include <exception>
 #include <functional>
 #include <random>
 #include <string>
@@ -11,6 +12,18 @@
 #include "engine/ops.h"
 
 namespace convis::test {
+
+// What f throws, or "" when it returns (the tests compare error messages).
+inline std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
+
+inline bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 inline Tensor random_tensor(const Shape& s, uint32_t seed, float lo = -1.f, float hi = 1.f) {
   std::mt19937 rng(seed);

@@ -20,14 +20,7 @@ using test::expect_failure;
 
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
+using convis::test::error_of;
 
 }  // namespace
 
