@@ -1,4 +1,5 @@
 // Model: shape inference, forward pass up to any layer, parameter counts and Keras' summary.
+#include "engine/errors.h"
 #include "engine/model.h"
 
 #include <cmath>
@@ -158,7 +159,7 @@ void Model::build(int h, int w) {
   if (h <= 0) h = input_h;
   if (w <= 0) w = input_w;
   if (h <= 0 || w <= 0)
-    throw std::invalid_argument("model '" + name + "' has a free input size: give one (e.g. --input-size 224)");
+    throw ParameterError("input_size", "model '" + name + "' has a free input size: give one, e.g. 224");
   if ((input_h > 0 && h != input_h) || (input_w > 0 && w != input_w))
     throw std::invalid_argument("model '" + name + "' takes " + std::to_string(input_h) + "x" + std::to_string(input_w) +
                                 " inputs, not " + std::to_string(h) + "x" + std::to_string(w));

@@ -1,3 +1,4 @@
+#include "engine/errors.h"
 #include "engine/model_io.h"
 
 #include <cstdlib>
@@ -119,8 +120,8 @@ Model load_model(const std::string& spec, int input_h, int input_w) {
   const std::string path = resolve_weights_path(spec);
   if (path != spec && !std::filesystem::exists(path)) {
     if (spec == "fashion")
-      throw std::invalid_argument("'fashion' means " + path + ", which is not there: train it with "
-                                  "vis_tool train --out weights/fashion_cnn.h5 (see weights/README.md)");
+      throw std::invalid_argument("'fashion' means " + path + ", which is not there: weights/README.md says how to "
+                                  "train it again");
     throw std::invalid_argument("'" + spec + "' means " + path + ", which is not there: run weights/fetch_vgg16.sh " +
                                 (spec == "vgg16" ? "full" : "notop") + " first (it needs a network)");
   }

@@ -6,8 +6,10 @@
 #include <exception>
 #include <new>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "engine/errors.h"
 #include "engine/file_util.h"
 #include "tools/cli.h"
 #include "vis/image.h"
@@ -26,6 +28,17 @@ void print_overview(std::FILE* to) {
 
 // An error is one line: control characters (a newline in a file name or in a message quoted
 // from a file) become spaces, and a message longer than 1000 bytes is cut.
+// The flag that sets each parameter the library names in a ParameterError ("" when none does).
+std::string flag_of(const std::string& parameter) {
+  static const std::pair<const char*, const char*> kFlags[] = {
+      {"input_size", "--input-size"}, {"stride", "--stride"}, {"pad", "--pad"},
+      {"at", "--at"},                 {"filter", "--filter"}, {"max_pixels", "--max-pixels"},
+  };
+  for (const auto& [param, flag] : kFlags)
+    if (parameter == param) return flag;
+  return "";
+}
+
 std::string one_line(const std::string& s) {
   std::string out;
   for (char ch : s) out += (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) ? ' ' : ch;
@@ -72,6 +85,14 @@ int main(int argc, char** argv) {
       // Readers turn allocations sized by a file into errors naming it; one that still fails is
       // a request this machine cannot serve.
       std::fprintf(stderr, "vis_tool %s: error: out of memory (try a smaller --batch or --size)\n", c.name);
+      return 2;
+    } catch (const convis::ParameterError& e) {
+      // The library names the parameter; the command line names the flag that set it.
+      std::string what = one_line(e.what());
+      const std::string prefix = name + ": ";
+      if (what.compare(0, prefix.size(), prefix) == 0) what.erase(0, prefix.size());
+      const std::string flag = flag_of(e.parameter);
+      std::fprintf(stderr, "vis_tool %s: error: %s%s\n", c.name, what.c_str(), flag.empty() ? "" : (" (set by " + flag + ")").c_str());
       return 2;
     } catch (const std::exception& e) {
       // Messages often begin with the command's name already ("grad: --filter ..."): say it once.

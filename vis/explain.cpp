@@ -1,5 +1,6 @@
 // Teaching mode, part 1: styled text, small matrices, and `explain conv` (one filter sliding
 // over one image, every window and sum written out).
+#include "engine/errors.h"
 #include "vis/explain.h"
 
 #include <algorithm>
@@ -322,9 +323,9 @@ ConvExplanation explain_conv(const ConvSpec& spec) {
   if (spec.kernel.rows < 1 || spec.kernel.cols < 1)
     throw std::invalid_argument("explain conv: the kernel matrix is empty");
   if (spec.stride < 1)
-    throw std::invalid_argument("explain conv: --stride " + std::to_string(spec.stride) + " must be at least 1");
+    throw ParameterError("stride", "explain conv: stride " + std::to_string(spec.stride) + " must be at least 1");
   if (spec.pad < 0 || spec.pad > 16)
-    throw std::invalid_argument("explain conv: --pad " + std::to_string(spec.pad) + " must be in 0..16");
+    throw ParameterError("pad", "explain conv: padding " + std::to_string(spec.pad) + " must be in 0..16");
 
   ConvExplanation e;
   e.spec = spec;
@@ -373,8 +374,8 @@ ConvExplanation explain_conv(const ConvSpec& spec) {
                std::to_string(e.padded.rows) + "x" + std::to_string(e.padded.cols) + (p ? " padded" : "") +
                " input: there is no position to put it, so the output is empty.",
            Style::bad);
-    t.line("  Use a kernel that fits, or pad by at least " + std::to_string(std::max(need_h, need_w)) + " (--pad " +
-           std::to_string(std::max(need_h, need_w)) + "). Frameworks reject this as an error.");
+    t.line("  Use a kernel that fits, or pad by at least " + std::to_string(std::max(need_h, need_w)) +
+           ". Frameworks reject this as an error.");
     return e;
   }
 

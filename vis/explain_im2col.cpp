@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <stdexcept>
 
+#include "engine/errors.h"
 #include "engine/ops.h"
 #include "kernels/conv2d.h"
 #include "kernels/gemm.h"
@@ -36,7 +37,7 @@ std::string printf_string(const char* fmt, double a) {
 
 Im2colExplanation explain_im2col(const ConvSpec& spec, int input_size) {
   if (input_size < 32 || input_size > 4096)
-    throw std::invalid_argument("explain im2col: --input-size " + std::to_string(input_size) +
+    throw ParameterError("input_size", "explain im2col: input size " + std::to_string(input_size) +
                                 " must be in 32..4096 (VGG16's five 2x2 poolings need at least 32)");
   Im2colExplanation e;
   e.conv = explain_conv(spec);

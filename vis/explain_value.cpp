@@ -7,6 +7,7 @@
 #include <numeric>
 #include <stdexcept>
 
+#include "engine/errors.h"
 #include "engine/ops.h"
 #include "vis/explain.h"
 #include "vis/explain_text.h"
@@ -88,11 +89,11 @@ ValueExplanation explain_value(const Model& m, const Tensor& input, const std::s
   auto range = [](int64_t n) { return "0.." + std::to_string(n - 1); };
   const std::string at = std::to_string(at_y) + "," + std::to_string(at_x);
   if (at_y < 0 || at_y >= out_shape[0] || at_x < 0 || at_x >= out_shape[1])
-    throw std::invalid_argument("--at " + at + " is outside layer '" + layer + "' output of " +
+    throw ParameterError("at", "position " + at + " is outside layer '" + layer + "' output of " +
                                 std::to_string(out_shape[0]) + " x " + std::to_string(out_shape[1]) +
                                 ": row must be in " + range(out_shape[0]) + " and column in " + range(out_shape[1]));
   if (filter < 0 || filter >= out_shape[2])
-    throw std::invalid_argument("--filter " + std::to_string(filter) + " is outside layer '" + layer + "', which has " +
+    throw ParameterError("filter", "filter " + std::to_string(filter) + " is outside layer '" + layer + "', which has " +
                                 std::to_string(out_shape[2]) + " filters: it must be in " + range(out_shape[2]));
   e.at_y = at_y, e.at_x = at_x, e.filter = filter;
   e.input_layer = m.layers[size_t(e.layer_index - 1)].name;

@@ -1,3 +1,4 @@
+#include "engine/errors.h"
 #include "vis/image.h"
 
 #include <algorithm>
@@ -25,9 +26,9 @@ Image load_image(const std::string& path, int want_channels) {
   if (want_channels != 1 && want_channels != 3)
     throw std::invalid_argument("load_image: want_channels must be 1 or 3, got " + std::to_string(want_channels));
   if (stbi_info(path.c_str(), &w, &h, &n) && int64_t(w) * int64_t(h) > image_pixel_limit())
-    throw std::runtime_error("image '" + path + "' is " + std::to_string(w) + "x" + std::to_string(h) + " (" +
+    throw ParameterError("max_pixels", "image '" + path + "' is " + std::to_string(w) + "x" + std::to_string(h) + " (" +
                              std::to_string(int64_t(w) * int64_t(h)) + " pixels), more than the limit of " +
-                             std::to_string(image_pixel_limit()) + " (--max-pixels raises it)");
+                             std::to_string(image_pixel_limit()));
   unsigned char* data = stbi_load(path.c_str(), &w, &h, &n, want_channels);
   if (!data) {
     const char* why = stbi_failure_reason();

@@ -175,7 +175,7 @@ Maximizer::Maximizer(const Model& m, const std::string& layer, const MaximizeOpt
     const bool has_own = (L.type == LayerType::conv2d || L.type == LayerType::dense) ? L.activation != Activation::linear
                          : L.type == LayerType::activation || L.type == LayerType::leaky_relu;
     if (!has_own)
-      notes_.push_back("--pre-relu: layer '" + layer + "' (" + L.class_name +
+      notes_.push_back("pre-ReLU: layer '" + layer + "' (" + L.class_name +
                        ") has no activation of its own, so its output is maximised as it is");
   }
 

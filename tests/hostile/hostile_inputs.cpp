@@ -3,12 +3,14 @@
 // Every case: exit code 2, one line naming the file (or option), nothing written.
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <string>
 #include <vector>
 
 #include <sys/stat.h>
 #include <zlib.h>
 
+#include "engine/errors.h"
 #include "engine/idx.h"
 #include "engine/npy.h"
 #include "tests/hostile/hostile.h"
@@ -170,7 +172,7 @@ TEST_CASE("hostile images: a header declaring more pixels than the limit is refu
   const std::string p = d / "huge.png";
   test::write_bytes(p, png);
   expect_failure({"classify", "--weights", "fashion", "--image", p}, "",
-                 {"image '" + p + "' is 12000x12000 (144000000 pixels), more than the limit of 104857600 (--max-pixels raises it)"});
+                 {"image '" + p + "' is 12000x12000 (144000000 pixels), more than the limit of 104857600 (set by --max-pixels)"});
   // Raised past it, the decoder is reached (and finds no image data).
   const test::CliResult r = test::run_vis_tool({"classify", "--max-pixels", "500000000", "--weights", "fashion", "--image", p});
   CHECK(r.rc == 2);
@@ -204,4 +206,40 @@ TEST_CASE("hostile command lines: sizes, counts and strides out of range are ref
   expect_failure({"saliency", "--weights", "fashion", "--image", "x.png", "--method", "smoothgrad", "--batch", "100000"}, "", {"--batch must be in 1..1024"});
   expect_failure({"summary", "--weights", "fashion", "--input-size", "99999999999"}, "", {"--input-size expects an integer, got '99999999999'"});
   expect_failure({"saliency", "--weights", "fashion", "--image", "x.png", "--method", "smoothgrad", "--noise", "nan"}, "", {"--noise expects a finite number, got 'nan'"});
+}
+
+TEST_CASE("the library knows no command line: it names parameters, vis_tool names the flags") {
+  // Through vis_tool: the library's message with the flag that set the value.
+  const std::string sneaker = std::string(CONVIS_SOURCE_DIR) + "/weights/samples/0009_sneaker.png";
+  expect_failure({"explain", "value", "--weights", "fashion", "--image", sneaker, "--layer", "conv2d", "--at", "99,0",
+                  "--filter", "0"},
+                 "", {"position 99,0 is outside layer 'conv2d' output of 26 x 26", "(set by --at)"});
+  expect_failure({"explain", "value", "--weights", "fashion", "--image", sneaker, "--layer", "conv2d", "--at", "0,0",
+                  "--filter", "500"},
+                 "", {"filter 500 is outside layer 'conv2d', which has 32 filters", "(set by --filter)"});
+  expect_failure({"explain", "im2col", "--input-size", "20"}, "", {"input size 20 must be in 32..4096", "(set by --input-size)"});
+  expect_failure({"classify", "--weights", "fashion", "--max-pixels", "10", "--image", sneaker}, "",
+                 {"(784 pixels), more than the limit of 10 (set by --max-pixels)"});
+  // From C++: the parameter's name, and no flag in the message.
+  Model m = load_model("fashion");
+  m.input_h = m.input_w = 0;
+  try {
+    m.build();
+    FAIL("a free input size must be refused");
+  } catch (const ParameterError& e) {
+    CHECK(e.parameter == "input_size");
+    CHECK(std::string(e.what()).find("--") == std::string::npos);
+  }
+  // And in the sources: no string literal in engine/ or vis/ names a flag or vis_tool.
+  const std::regex flag_in_literal(R"re("[^"\n]*(--[a-z]|vis_tool )[^"\n]*")re");
+  for (const char* folder : {"engine", "vis"})
+    for (const auto& e : std::filesystem::directory_iterator(std::filesystem::path(CONVIS_SOURCE_DIR) / folder)) {
+      std::ifstream f(e.path());
+      int line_no = 0;
+      for (std::string line; std::getline(f, line);) {
+        ++line_no;
+        const std::string code = line.substr(0, line.find("//"));
+        CHECK_MESSAGE(!std::regex_search(code, flag_in_literal), e.path().string() << ":" << line_no << ": " << line);
+      }
+    }
 }
