@@ -39,10 +39,6 @@ float* col_scratch(int64_t floats) {
   return buf.get();
 }
 
-// x itself is the col matrix: one pixel, one channel vector, nothing to gather.
-bool is_pointwise(const Conv2dShape& s) {
-  return s.KH == 1 && s.KW == 1 && s.SH == 1 && s.SW == 1 && s.pad_top == 0 && s.pad_left == 0;
-}
 
 int64_t patch_size(const Conv2dShape& s) { return int64_t(s.KH) * s.KW * s.C; }
 
@@ -117,6 +113,11 @@ Conv2dShape make_conv2d_shape(int N, int H, int W, int C, int KH, int KW, int OC
   return s;
 }
 
+// x itself is the col matrix: one pixel, one channel vector, nothing to gather.
+bool conv2d_is_pointwise(const Conv2dShape& s) {
+  return s.KH == 1 && s.KW == 1 && s.SH == 1 && s.SW == 1 && s.pad_top == 0 && s.pad_left == 0;
+}
+
 // x:(N,H,W,C) w:(KH,KW,C,OC) b:(OC) or null  y:(N,OH,OW,OC)
 void conv2d_nhwc_fwd(const float* x, const float* w, const float* b, float* y, const Conv2dShape& s) {
   const int64_t K = patch_size(s), OC = s.OC;
@@ -171,7 +172,7 @@ void conv2d_nhwc_bwd_data(const float* dy, const float* w, float* dx, const Conv
 void conv2d_nhwc_bwd_filter(const float* x, const float* dy, float* dw, float* db, const Conv2dShape& s) {
   const int64_t K = patch_size(s), OC = s.OC;
   if (db) add_column_sums(dy, db, int64_t(s.N) * s.OH * s.OW, OC);
-  if (is_pointwise(s)) {  // dW(C, OC) += X(N*H*W, C)^T * dY(N*H*W, OC)
+  if (conv2d_is_pointwise(s)) {  // dW(C, OC) += X(N*H*W, C)^T * dY(N*H*W, OC)
     gemm(true, false, K, OC, int64_t(s.N) * s.H * s.W, x, dy, dw, /*accumulate=*/true);
     return;
   }

@@ -66,6 +66,7 @@ void conv2d_nhwc_bwd_data_select(const float* dy, const float* w, const int* cha
 // with Winograd kernels, and not switched off (CONVIS_NO_WINOGRAD=1, or set_winograd_enabled(false)).
 // Same contract as the im2col versions (y overwritten; dx accumulated); any padding.
 bool winograd_possible(const Conv2dShape& s);  // 3x3 stride 1: the algorithm can run
+bool conv2d_is_pointwise(const Conv2dShape& s);  // 1x1, stride 1, unpadded: x is already the im2col matrix
 void conv2d_nhwc_fwd_winograd(const float* x, const float* w, const float* b, float* y, const Conv2dShape& s);
 void conv2d_nhwc_bwd_data_winograd(const float* dy, const float* w, float* dx, const Conv2dShape& s);
 // Process-wide switches for tests and benchmarks: the dispatcher's use of Winograd, and a fixed

@@ -97,9 +97,7 @@ ConvPolicy conv_policy() {
 }
 
 ConvAlgo choose_conv_algorithm(const Conv2dShape& s, const KernelTable& t, const ConvPolicy& p) {
-  const bool pointwise = s.KH == 1 && s.KW == 1 && s.SH == 1 && s.SW == 1 && s.pad_top == 0 && s.pad_left == 0 &&
-                         s.OH == s.H && s.OW == s.W;
-  if (pointwise) return ConvAlgo::pointwise;
+  if (conv2d_is_pointwise(s)) return ConvAlgo::pointwise;
   if (!p.winograd || !t.conv2d_fwd_winograd || !t.conv2d_bwd_data_winograd || !winograd_possible(s) ||
       s.C < p.min_channels || s.OC < p.min_channels)
     return ConvAlgo::im2col;
