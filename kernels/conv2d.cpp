@@ -19,6 +19,7 @@
 #include "kernels/conv2d.h"
 #include "kernels/dispatch.h"
 #include "kernels/gemm.h"
+#include "kernels/scratch.h"
 
 namespace convis {
 
@@ -26,18 +27,6 @@ namespace {
 
 std::atomic<int64_t> g_im2col_budget{kIm2colBytes};
 
-// The im2col scratch, kept per thread and only ever grown, so a training loop does not allocate.
-float* col_scratch(int64_t floats) {
-  thread_local std::unique_ptr<float[]> buf;
-  thread_local int64_t capacity = 0;
-  if (floats > capacity) {
-    capacity = 0;  // stays 0 if the allocation below throws
-    buf.reset();   // free first: the old contents are not needed
-    buf.reset(new float[size_t(floats)]);
-    capacity = floats;
-  }
-  return buf.get();
-}
 
 
 int64_t patch_size(const Conv2dShape& s) { return int64_t(s.KH) * s.KW * s.C; }
@@ -134,7 +123,7 @@ void conv2d_nhwc_fwd(const float* x, const float* w, const float* b, float* y, c
     return;
   }
   const int64_t rows_total = int64_t(s.N) * s.OH, tile = tile_rows(s);
-  float* col = col_scratch(tile * s.OW * K);
+  float* col = thread_scratch(ScratchSlot::im2col_col, tile * s.OW * K);
   for (int64_t row0 = 0; row0 < rows_total; row0 += tile) {
     const int64_t rows = std::min(tile, rows_total - row0);
     const int64_t P = rows * s.OW;  // output pixels in this tile
@@ -159,7 +148,7 @@ void conv2d_nhwc_bwd_data(const float* dy, const float* w, float* dx, const Conv
     return;
   }
   const int64_t rows_total = int64_t(s.N) * s.OH, tile = tile_rows(s);
-  float* dcol = col_scratch(tile * s.OW * K);
+  float* dcol = thread_scratch(ScratchSlot::im2col_col, tile * s.OW * K);
   for (int64_t row0 = 0; row0 < rows_total; row0 += tile) {
     const int64_t rows = std::min(tile, rows_total - row0);
     const int64_t P = rows * s.OW;
@@ -177,7 +166,7 @@ void conv2d_nhwc_bwd_filter(const float* x, const float* dy, float* dw, float* d
     return;
   }
   const int64_t rows_total = int64_t(s.N) * s.OH, tile = tile_rows(s);
-  float* col = col_scratch(tile * s.OW * K);
+  float* col = thread_scratch(ScratchSlot::im2col_col, tile * s.OW * K);
   for (int64_t row0 = 0; row0 < rows_total; row0 += tile) {
     const int64_t rows = std::min(tile, rows_total - row0);
     const int64_t P = rows * s.OW;

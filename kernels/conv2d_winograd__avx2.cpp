@@ -37,6 +37,7 @@
 #include "kernels/conv2d.h"
 #include "kernels/conv2d_winograd.h"
 #include "kernels/gemm.h"
+#include "kernels/scratch.h"
 
 namespace convis {
 
@@ -51,18 +52,6 @@ struct Geometry {
   int64_t tiles() const { return int64_t(N) * tiles_h() * tiles_w(); }
 };
 
-// Scratch per thread, only ever grown (as im2col's).
-float* scratch(int slot, int64_t floats) {
-  thread_local std::unique_ptr<float[]> buf[4];  // V, M, a row of zeros, the kernel transform U
-  thread_local int64_t capacity[4] = {0, 0, 0, 0};
-  if (floats > capacity[slot]) {
-    capacity[slot] = 0;  // stays 0 if the allocation below throws
-    buf[slot].reset();
-    buf[slot].reset(new float[size_t(floats)]);
-    capacity[slot] = floats;
-  }
-  return buf[slot].get();
-}
 
 // U[xi](C, OC) = G g G^T for every 3x3 kernel g of (c, oc); w:(3,3,C,OC) as Keras stores it.
 // Vectorised across oc: the nine taps of (c, .) are nine contiguous rows of w.
@@ -195,9 +184,9 @@ int64_t chunk_tiles(const Geometry& g) {
 void winograd_run(const float* x, const float* U, const float* bias, float* y, const Geometry& g, bool accumulate,
                   bool rotated) {
   const int64_t T = g.tiles(), chunk = chunk_tiles(g);
-  float* V = scratch(0, 16 * chunk * g.C);
-  float* M = scratch(1, 16 * chunk * g.OC);
-  float* zeros = scratch(2, g.C);
+  float* V = thread_scratch(ScratchSlot::winograd_v, 16 * chunk * g.C);
+  float* M = thread_scratch(ScratchSlot::winograd_m, 16 * chunk * g.OC);
+  float* zeros = thread_scratch(ScratchSlot::winograd_zeros, g.C);
   std::fill(zeros, zeros + g.C, 0.f);
   const int64_t cp = int64_t(g.C) * g.OC;
   constexpr int kFlip[4] = {3, 1, 2, 0};  // G J = P G: rotating g by 180 degrees swaps rows 0 and 3
@@ -226,7 +215,7 @@ void winograd_run(const float* x, const float* U, const float* bias, float* y, c
 // w's transform, 16 x (C, OC), in this thread's scratch (a VGG16 block5 kernel's is 16 MiB:
 // allocated fresh, its pages would be faulted in and zeroed on every call).
 const float* transformed_kernel(const float* w, const Conv2dShape& s) {
-  float* U = scratch(3, 16 * int64_t(s.C) * s.OC);
+  float* U = thread_scratch(ScratchSlot::winograd_u, 16 * int64_t(s.C) * s.OC);
   transform_kernel(w, s.C, s.OC, U);
   return U;
 }

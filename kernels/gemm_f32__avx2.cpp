@@ -42,6 +42,8 @@
 #include <cstring>
 #include <new>
 
+#include "kernels/scratch.h"
+
 namespace convis {
 
 namespace {
@@ -52,22 +54,6 @@ constexpr int64_t KC = 256, MC = 144, NC = 2048;  // see the blocking math above
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
 
-// A 64-byte aligned float buffer that only grows; one per thread (thread_local), so a call never
-// mallocs once the buffers have reached the size of the largest GEMM seen.
-struct PackBuffer {
-  float* p = nullptr;
-  size_t n = 0;
-  float* get(size_t count) {
-    if (count > n) {
-      std::free(p);
-      n = round_up(int64_t(count), 16);
-      p = static_cast<float*>(std::aligned_alloc(64, n * sizeof(float)));
-      if (!p) throw std::bad_alloc();
-    }
-    return p;
-  }
-  ~PackBuffer() { std::free(p); }
-};
 
 // In-register 8x8 transpose: r[i] holds row i on entry and column i on exit.
 inline void transpose_8x8(__m256 r[8]) {
@@ -238,14 +224,13 @@ struct APrefetch {
 };
 
 // The five loops on one thread, for the whole of g (the parallel driver hands each thread a
-// rectangle of C as its own smaller GEMM). Pack buffers are thread_local and only grow.
+// rectangle of C as its own smaller GEMM). Pack buffers are per thread and only grow (kernels/scratch.h).
 void gemm_f32_blocked(const GemmArgs& g, int64_t kc_blk) {
-  static thread_local PackBuffer abuf, bbuf;
   const int64_t M = g.M, N = g.N, K = g.K;
   const int64_t mc_blk = std::min(MC, round_up(M, MR));
   const int64_t nc_blk = std::min(NC, round_up(N, NR));
-  float* apack = abuf.get(size_t(mc_blk * kc_blk + 2 * MR));  // + slack for pack_a_n's stores
-  float* bpack = bbuf.get(size_t(kc_blk * nc_blk));
+  float* apack = thread_scratch(ScratchSlot::gemm_pack_a, mc_blk * kc_blk + 2 * MR);  // + slack for pack_a_n's stores
+  float* bpack = thread_scratch(ScratchSlot::gemm_pack_b, kc_blk * nc_blk);
 
   for (int64_t jc = 0; jc < N; jc += NC) {
     const int64_t nc = std::min(NC, N - jc);
