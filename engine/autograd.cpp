@@ -44,6 +44,19 @@ bool needs_record(std::initializer_list<const Var*> inputs) {
   return false;
 }
 
+Var record_op(Tensor value, std::initializer_list<Var> inputs, Backward backward) {
+  bool record = t_grad_enabled;
+  if (record) {
+    record = false;
+    for (const Var& v : inputs) record = record || v.requires_grad();
+  }
+  Var out(std::move(value), record);
+  if (record)
+    Tape::current().record(std::vector<Var>(inputs), out,
+                           [out, backward = std::move(backward)]() { backward(out); });
+  return out;
+}
+
 Tape& Tape::current() {
   thread_local Tape tape;
   return tape;

@@ -102,6 +102,16 @@ class NoGrad {
 // True when an op with these inputs must be recorded (recording on and some input needs a gradient).
 bool needs_record(std::initializer_list<const Var*> inputs);
 
+// What every op does with its result: wraps `value` as the output Var and, when the op must be
+// recorded (needs_record of the inputs; undefined inputs, "no bias", count as frozen), records
+// `backward`, which is called with the output during Tape::backward and must add d loss / d input
+// into input.grad_buffer() for every input that requires_grad. Otherwise the output is a constant
+// and `backward` is dropped, so nothing it captured stays alive.
+//   Tensor y = ...;  // forward, through a kernel
+//   return record_op(std::move(y), {x}, [x](const Var& out) { kernel_bwd(out.grad().data(), ..., x.grad_buffer().data()); });
+using Backward = std::function<void(const Var& out)>;
+Var record_op(Tensor value, std::initializer_list<Var> inputs, Backward backward);
+
 // Guided backpropagation (Springenberg et al. 2015, "Striving for simplicity"). While a GuidedRelu
 // guard is alive on this thread, the backward of relu, of conv2d/dense with a fused ReLU and of
 // leaky_relu passes only positive gradients where the input was positive:

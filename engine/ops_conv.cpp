@@ -1,10 +1,10 @@
 // Convolution and pooling ops: shape checks, kernel calls, and what backward needs to keep.
 #include <cstring>
-#include <limits>
 #include <stdexcept>
 #include <string>
 
 #include "engine/ops.h"
+#include "engine/ops_fused.h"
 #include "kernels/conv2d.h"
 #include "kernels/elementwise.h"
 #include "kernels/pool2d.h"
@@ -37,19 +37,6 @@ Conv2dShape checked_conv2d_shape(const char* op, const Var& x, const Var& w, con
                            stride_h, stride_w, padding);
 }
 
-// The gradient before a fused ReLU: out.grad() where the output was positive (guided backprop:
-// and where the gradient is positive), 0 elsewhere.
-Tensor fused_relu_grad(const Var& out) {
-  const Tensor& dy = out.grad();
-  Tensor masked(dy.shape());
-  if (guided_relu_enabled()) {
-    masked.zero();
-    relu_bwd_guided(out.value().data(), dy.data(), masked.data(), dy.numel());
-  } else {
-    relu_mask(out.value().data(), dy.data(), masked.data(), dy.numel());
-  }
-  return masked;
-}
 
 }  // namespace
 
@@ -58,11 +45,7 @@ Var conv2d(const Var& x, const Var& w, const Var& b, int stride_h, int stride_w,
   Tensor y(Shape{s.N, s.OH, s.OW, s.OC});
   conv2d_nhwc_fwd(x.value().data(), w.value().data(), b.defined() ? b.value().data() : nullptr, y.data(), s);
   if (fuse_relu) relu_fwd(y.data(), y.data(), y.numel());
-  Var out(y, false);
-  if (!needs_record({&x, &w, &b})) return out;
-
-  out.set_requires_grad(true);
-  Tape::current().record({x, w, b}, out, [x, w, b, out, s, fuse_relu]() mutable {
+  return record_op(std::move(y), {x, w, b}, [x, w, b, s, fuse_relu](const Var& out) {
     const Tensor dy = fuse_relu ? fused_relu_grad(out) : out.grad();
     if (x.requires_grad()) conv2d_nhwc_bwd_data(dy.data(), w.value().data(), x.grad_buffer().data(), s);
     // Frozen weights (and bias) cost nothing here: no col^T dY GEMM at all.
@@ -74,7 +57,6 @@ Var conv2d(const Var& x, const Var& w, const Var& b, int stride_h, int stride_w,
       sum_rows(dy.data(), b.grad_buffer().data(), int64_t(s.N) * s.OH * s.OW, s.OC);
     }
   });
-  return out;
 }
 
 Var conv2d_channels(const Var& x, const Var& w, const Var& b, const std::vector<int>& channels, int stride_h,
@@ -95,15 +77,10 @@ Var conv2d_channels(const Var& x, const Var& w, const Var& b, const std::vector<
   conv2d_nhwc_fwd_select(x.value().data(), w.value().data(), b.defined() ? b.value().data() : nullptr,
                          channels.data(), y.data(), s);
   if (fuse_relu) relu_fwd(y.data(), y.data(), y.numel());
-  Var out(y, false);
-  if (!needs_record({&x})) return out;
-
-  out.set_requires_grad(true);
-  Tape::current().record({x}, out, [x, w, out, s, channels, fuse_relu]() mutable {
+  return record_op(std::move(y), {x}, [x, w, s, channels, fuse_relu](const Var& out) {
     const Tensor dy = fuse_relu ? fused_relu_grad(out) : out.grad();
     conv2d_nhwc_bwd_data_select(dy.data(), w.value().data(), channels.data(), x.grad_buffer().data(), s);
   });
-  return out;
 }
 
 namespace {
@@ -120,30 +97,22 @@ Var max_pool2d(const Var& x, int kh, int kw, int stride_h, int stride_w, Padding
   const Pool2dShape s = pool_shape("max_pool2d", x, kh, kw, stride_h, stride_w, padding);
   const Shape ys{s.N, s.OH, s.OW, s.C};
   Tensor y(ys);
-  const bool record = needs_record({&x});
   // The argmax is what backward needs; inference does not keep it.
   // From the tensors' recycling allocator: a training step needs the same large argmax every time.
   const std::shared_ptr<void> argmax = allocate_buffer(ys.numel() * int64_t(sizeof(int32_t)));
   maxpool2d_nhwc_fwd(x.value().data(), y.data(), static_cast<int32_t*>(argmax.get()), s);
-  Var out(y, record);
-  if (!record) return out;
-  Tape::current().record({x}, out, [x, out, s, argmax]() mutable {
+  return record_op(std::move(y), {x}, [x, s, argmax](const Var& out) {
     maxpool2d_nhwc_bwd(out.grad().data(), static_cast<const int32_t*>(argmax.get()), x.grad_buffer().data(), s);
   });
-  return out;
 }
 
 Var avg_pool2d(const Var& x, int kh, int kw, int stride_h, int stride_w, Padding padding) {
   const Pool2dShape s = pool_shape("avg_pool2d", x, kh, kw, stride_h, stride_w, padding);
   Tensor y(Shape{s.N, s.OH, s.OW, s.C});
   avgpool2d_nhwc_fwd(x.value().data(), y.data(), s);
-  const bool record = needs_record({&x});
-  Var out(y, record);
-  if (!record) return out;
-  Tape::current().record({x}, out, [x, out, s]() mutable {
+  return record_op(std::move(y), {x}, [x, s](const Var& out) {
     avgpool2d_nhwc_bwd(out.grad().data(), x.grad_buffer().data(), s);
   });
-  return out;
 }
 
 Var global_avg_pool2d(const Var& x) {
@@ -157,28 +126,10 @@ Var global_max_pool2d(const Var& x) {
   const int64_t N = xs[0], HW = xs[1] * xs[2], C = xs[3];
   Tensor y(Shape{N, C});
   std::vector<int64_t> where(size_t(N * C));
-  const float* px = x.value().data();
-  for (int64_t n = 0; n < N; ++n) {
-    for (int64_t c = 0; c < C; ++c) {
-      float best = -std::numeric_limits<float>::infinity();
-      int64_t at = n * HW * C + c;
-      for (int64_t p = 0; p < HW; ++p) {
-        const int64_t i = (n * HW + p) * C + c;
-        if (px[i] > best) { best = px[i]; at = i; }
-      }
-      y[n * C + c] = best;
-      where[size_t(n * C + c)] = at;
-    }
-  }
-  const bool record = needs_record({&x});
-  Var out(y, record);
-  if (!record) return out;
-  Tape::current().record({x}, out, [x, out, where]() mutable {
-    const float* dy = out.grad().data();
-    float* dx = x.grad_buffer().data();
-    for (size_t i = 0; i < where.size(); ++i) dx[where[i]] += dy[i];
+  global_maxpool_nhwc_fwd(x.value().data(), y.data(), where.data(), N, HW, C);
+  return record_op(std::move(y), {x}, [x, where = std::move(where), N, C](const Var& out) {
+    global_maxpool_nhwc_bwd(out.grad().data(), where.data(), x.grad_buffer().data(), N, C);
   });
-  return out;
 }
 
 }  // namespace convis

@@ -1,9 +1,10 @@
 // Dense layers and inference-form batch normalisation.
-#include <cmath>
 #include <stdexcept>
 #include <string>
 
 #include "engine/ops.h"
+#include "engine/ops_fused.h"
+#include "kernels/batch_norm.h"
 #include "kernels/elementwise.h"
 #include "kernels/gemm.h"
 
@@ -25,30 +26,15 @@ Var dense(const Var& x, const Var& w, const Var& b, bool fuse_relu) {
   gemm(false, false, N, outn, in, x.value().data(), w.value().data(), y.data());
   if (b.defined()) add_bias_rows(y.data(), b.value().data(), N, outn);
   if (fuse_relu) relu_fwd(y.data(), y.data(), y.numel());
-  Var out(y, false);
-  if (!needs_record({&x, &w, &b})) return out;
-  out.set_requires_grad(true);
-  Tape::current().record({x, w, b}, out, [x, w, b, out, N, in, outn, fuse_relu]() mutable {
-    Tensor dy = out.grad();
-    if (fuse_relu) {
-      Tensor masked = Tensor::zeros(dy.shape());
-      if (guided_relu_enabled())  // guided backprop: also drop negative gradients
-        relu_bwd_guided(out.value().data(), dy.data(), masked.data(), dy.numel());
-      else
-        relu_bwd(out.value().data(), dy.data(), masked.data(), dy.numel());
-      dy = masked;
-    }
+  return record_op(std::move(y), {x, w, b}, [x, w, b, N, in, outn, fuse_relu](const Var& out) {
+    const Tensor dy = fuse_relu ? fused_relu_grad(out) : out.grad();
     if (x.requires_grad()) gemm(false, true, N, in, outn, dy.data(), w.value().data(), x.grad_buffer().data(), true);
     if (w.requires_grad()) gemm(true, false, in, outn, N, x.value().data(), dy.data(), w.grad_buffer().data(), true);
     if (b.defined() && b.requires_grad()) sum_rows(dy.data(), b.grad_buffer().data(), N, outn);
   });
-  return out;
 }
 
-// y = (x - mean) * inv_std * gamma + beta, inv_std = 1 / sqrt(var + eps), per channel c (last axis).
-// dx = dy * gamma * inv_std
-// dgamma = sum dy * (x - mean) * inv_std       dbeta = sum dy
-// dmean = -sum dy * gamma * inv_std           dvar = sum dy * gamma * (x - mean) * (-1/2) inv_std^3
+// The formulas are in kernels/batch_norm.h.
 Var batch_norm_inference(const Var& x, const Var& gamma, const Var& beta, const Var& mean, const Var& var, float eps) {
   const Shape& xs = x.shape();
   if (xs.rank() < 1) throw std::invalid_argument("batch_norm: scalar input");
@@ -61,50 +47,20 @@ Var batch_norm_inference(const Var& x, const Var& gamma, const Var& beta, const 
                                   ", input " + xs.str() + " expects (" + std::to_string(C) + ",)");
   if (!(eps >= 0.f)) throw std::invalid_argument("batch_norm: epsilon " + std::to_string(eps) + " must be >= 0");
 
-  // Fold the four vectors into one scale and shift per channel: y = x * scale + shift.
   Tensor scale(Shape{C}), shift(Shape{C}), inv_std(Shape{C});
-  for (int64_t c = 0; c < C; ++c) {
-    inv_std[c] = 1.f / std::sqrt(var.value()[c] + eps);
-    scale[c] = gamma.value()[c] * inv_std[c];
-    shift[c] = beta.value()[c] - mean.value()[c] * scale[c];
-  }
+  batch_norm_fold(gamma.value().data(), beta.value().data(), mean.value().data(), var.value().data(), eps,
+                  scale.data(), shift.data(), inv_std.data(), C);
   const int64_t rows = xs.numel() / C;
   Tensor y(xs);
-  const float* px = x.value().data();
-  float* py = y.data();
-#pragma omp parallel for if (rows * C >= (1 << 15)) schedule(static)
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t c = 0; c < C; ++c) py[r * C + c] = px[r * C + c] * scale[c] + shift[c];
-
-  Var out(y, false);
-  if (!needs_record({&x, &gamma, &beta, &mean, &var})) return out;
-  out.set_requires_grad(true);
-  Tape::current().record({x, gamma, beta, mean, var}, out,
-                         [x, gamma, beta, mean, var, out, scale, inv_std, rows, C]() mutable {
+  batch_norm_fwd(x.value().data(), scale.data(), shift.data(), y.data(), rows, C);
+  return record_op(std::move(y), {x, gamma, beta, mean, var},
+                   [x, gamma, beta, mean, var, scale, inv_std, rows, C](const Var& out) {
     const float* dy = out.grad().data();
-    const float* px = x.value().data();
-    if (x.requires_grad()) {
-      float* dx = x.grad_buffer().data();
-      for (int64_t r = 0; r < rows; ++r)
-        for (int64_t c = 0; c < C; ++c) dx[r * C + c] += dy[r * C + c] * scale[c];
-    }
-    if (!(gamma.requires_grad() || beta.requires_grad() || mean.requires_grad() || var.requires_grad())) return;
-    // Per-channel sums of dy and of dy * (x - mean), in double.
-    std::vector<double> sum_dy(size_t(C), 0.0), sum_dy_xc(size_t(C), 0.0);
-    for (int64_t r = 0; r < rows; ++r)
-      for (int64_t c = 0; c < C; ++c) {
-        sum_dy[size_t(c)] += dy[r * C + c];
-        sum_dy_xc[size_t(c)] += double(dy[r * C + c]) * (px[r * C + c] - mean.value()[c]);
-      }
-    for (int64_t c = 0; c < C; ++c) {
-      const double g = gamma.value()[c], is = inv_std[c];
-      if (gamma.requires_grad()) gamma.grad_buffer()[c] += float(sum_dy_xc[size_t(c)] * is);
-      if (beta.requires_grad()) beta.grad_buffer()[c] += float(sum_dy[size_t(c)]);
-      if (mean.requires_grad()) mean.grad_buffer()[c] += float(-sum_dy[size_t(c)] * g * is);
-      if (var.requires_grad()) var.grad_buffer()[c] += float(sum_dy_xc[size_t(c)] * g * -0.5 * is * is * is);
-    }
+    if (x.requires_grad()) batch_norm_bwd_data(dy, scale.data(), x.grad_buffer().data(), rows, C);
+    auto grad_of = [](const Var& v) { return v.requires_grad() ? v.grad_buffer().data() : nullptr; };
+    batch_norm_bwd_params(x.value().data(), dy, gamma.value().data(), mean.value().data(), inv_std.data(),
+                          grad_of(gamma), grad_of(beta), grad_of(mean), grad_of(var), rows, C);
   });
-  return out;
 }
 
 }  // namespace convis

@@ -1,5 +1,6 @@
 // Element-wise ops: activations, arithmetic on equal shapes, and scalar arithmetic.
 #include "engine/ops.h"
+#include "engine/ops_fused.h"
 #include "kernels/elementwise.h"
 
 namespace convis {
@@ -12,16 +13,24 @@ template <class Fwd, class Bwd>
 Var unary(const Var& x, Fwd fwd, Bwd bwd) {
   Tensor y(x.shape());
   fwd(x.value().data(), y.data(), y.numel());
-  const bool record = needs_record({&x});
-  Var out(y, record);
-  if (!record) return out;
-  Tape::current().record({x}, out, [x, out, bwd]() mutable {
+  return record_op(std::move(y), {x}, [x, bwd](const Var& out) {
     bwd(x.value().data(), out.value().data(), out.grad().data(), x.grad_buffer().data(), out.value().numel());
   });
-  return out;
 }
 
 }  // namespace
+
+Tensor fused_relu_grad(const Var& out) {
+  const Tensor& dy = out.grad();
+  Tensor masked(dy.shape());
+  if (guided_relu_enabled()) {
+    masked.zero();
+    relu_bwd_guided(out.value().data(), dy.data(), masked.data(), dy.numel());
+  } else {
+    relu_mask(out.value().data(), dy.data(), masked.data(), dy.numel());
+  }
+  return masked;
+}
 
 Var relu(const Var& x) {
   return unary(x, relu_fwd, [](const float*, const float* y, const float* dy, float* dx, int64_t n) {
@@ -57,16 +66,14 @@ Var tanh(const Var& x) {
 
 Var add_scalar(const Var& x, float s) {
   return unary(
-      x, [s](const float* in, float* y, int64_t n) { for (int64_t i = 0; i < n; ++i) y[i] = in[i] + s; },
+      x, [s](const float* in, float* y, int64_t n) { add_scalar_fwd(in, s, y, n); },
       [](const float*, const float*, const float* dy, float* dx, int64_t n) { accumulate(dy, dx, n); });
 }
 
 Var mul_scalar(const Var& x, float s) {
   return unary(
-      x, [s](const float* in, float* y, int64_t n) { for (int64_t i = 0; i < n; ++i) y[i] = in[i] * s; },
-      [s](const float*, const float*, const float* dy, float* dx, int64_t n) {
-        for (int64_t i = 0; i < n; ++i) dx[i] += s * dy[i];
-      });
+      x, [s](const float* in, float* y, int64_t n) { mul_scalar_fwd(in, s, y, n); },
+      [s](const float*, const float*, const float* dy, float* dx, int64_t n) { accumulate_scaled(dy, s, dx, n); });
 }
 
 // Binary ops on equal shapes: y = a + b, a - b, a * b.
@@ -80,27 +87,22 @@ Var binary(const char* name, const Var& a, const Var& b, BinOp op) {
   Tensor y(a.shape());
   const float* pa = a.value().data();
   const float* pb = b.value().data();
-  float* py = y.data();
-  for (int64_t i = 0; i < n; ++i)
-    py[i] = op == BinOp::add ? pa[i] + pb[i] : op == BinOp::sub ? pa[i] - pb[i] : pa[i] * pb[i];
-  const bool record = needs_record({&a, &b});
-  Var out(y, record);
-  if (!record) return out;
-  Tape::current().record({a, b}, out, [a, b, out, n, op]() mutable {
+  if (op == BinOp::add) add_fwd(pa, pb, y.data(), n);
+  if (op == BinOp::sub) sub_fwd(pa, pb, y.data(), n);
+  if (op == BinOp::mul) mul_fwd(pa, pb, y.data(), n);
+  return record_op(std::move(y), {a, b}, [a, b, n, op](const Var& out) {
     const float* dy = out.grad().data();
     // a and b may be the same Var (x * x): each side adds its own term, so both land.
     if (a.requires_grad()) {
-      float* da = a.grad_buffer().data();
-      const float* pb = b.value().data();
-      for (int64_t i = 0; i < n; ++i) da[i] += op == BinOp::mul ? dy[i] * pb[i] : dy[i];
+      if (op == BinOp::mul) accumulate_product(dy, b.value().data(), a.grad_buffer().data(), n);
+      else accumulate(dy, a.grad_buffer().data(), n);
     }
     if (b.requires_grad()) {
-      float* db = b.grad_buffer().data();
-      const float* pa = a.value().data();
-      for (int64_t i = 0; i < n; ++i) db[i] += op == BinOp::mul ? dy[i] * pa[i] : op == BinOp::sub ? -dy[i] : dy[i];
+      if (op == BinOp::mul) accumulate_product(dy, a.value().data(), b.grad_buffer().data(), n);
+      else if (op == BinOp::sub) accumulate_scaled(dy, -1.f, b.grad_buffer().data(), n);
+      else accumulate(dy, b.grad_buffer().data(), n);
     }
   });
-  return out;
 }
 }  // namespace
 

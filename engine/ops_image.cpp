@@ -7,6 +7,7 @@
 
 #include "engine/ops.h"
 #include "kernels/fourier.h"
+#include "kernels/layout.h"
 #include "kernels/warp.h"
 
 namespace convis {
@@ -24,22 +25,12 @@ Var irfft2_image(const Var& spectrum, int w) {
   std::vector<float> planes(size_t(N * C * H * w));
   irfft2_planes_fwd(spectrum.value().data(), planes.data(), s);
   Tensor y(Shape{N, H, w, C});
-  float* py = y.data();
-  for (int64_t n = 0; n < N; ++n)
-    for (int64_t c = 0; c < C; ++c)
-      for (int64_t i = 0; i < H * w; ++i) py[(n * H * w + i) * C + c] = planes[size_t((n * C + c) * H * w + i)];
-  const bool record = needs_record({&spectrum});
-  Var out(y, record);
-  if (!record) return out;
-  Tape::current().record({spectrum}, out, [spectrum, out, s, N, C, H, w]() mutable {
-    const float* dy = out.grad().data();
+  planes_to_nhwc(planes.data(), y.data(), N, C, H * w);
+  return record_op(std::move(y), {spectrum}, [spectrum, s, N, C, H, w](const Var& out) {
     std::vector<float> dplanes(size_t(N * C * H * w));
-    for (int64_t n = 0; n < N; ++n)
-      for (int64_t c = 0; c < C; ++c)
-        for (int64_t i = 0; i < H * w; ++i) dplanes[size_t((n * C + c) * H * w + i)] = dy[(n * H * w + i) * C + c];
+    nhwc_to_planes(out.grad().data(), dplanes.data(), N, C, H * w);
     irfft2_planes_bwd(dplanes.data(), spectrum.grad_buffer().data(), s);
   });
-  return out;
 }
 
 Var mix_channels(const Var& x, const Tensor& m, const Tensor& b) {
@@ -65,13 +56,9 @@ Var affine_warp(const Var& x, const std::vector<Affine2d>& maps, int out_h, int 
   for (const Affine2d& m : maps) a.insert(a.end(), m.begin(), m.end());
   Tensor y(Shape{xs[0], out_h, out_w, xs[3]});
   affine_warp_bilinear_nhwc_fwd(x.value().data(), a.data(), fill, y.data(), s);
-  const bool record = needs_record({&x});
-  Var out(y, record);
-  if (!record) return out;
-  Tape::current().record({x}, out, [x, out, a, s]() mutable {
+  return record_op(std::move(y), {x}, [x, a, s](const Var& out) {
     affine_warp_bilinear_nhwc_bwd(out.grad().data(), a.data(), x.grad_buffer().data(), s);
   });
-  return out;
 }
 
 // Forward map (input -> output point): p_out = c + s R(theta) (p_in - c) + d, with the centre

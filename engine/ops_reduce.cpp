@@ -7,18 +7,15 @@
 
 #include "engine/ops.h"
 #include "kernels/elementwise.h"
+#include "kernels/reduce.h"
 
 namespace convis {
 
 Var reshape(const Var& x, const Shape& shape) {
   Tensor y = x.value().clone().reshape(shape);  // throws naming both shapes when sizes differ
-  const bool record = needs_record({&x});
-  Var out(y, record);
-  if (!record) return out;
-  Tape::current().record({x}, out, [x, out]() mutable {
+  return record_op(std::move(y), {x}, [x](const Var& out) {
     accumulate(out.grad().data(), x.grad_buffer().data(), out.value().numel());
   });
-  return out;
 }
 
 // NHWC is already row-major in (H, W, C), so Keras' Flatten is a reshape to (N, H*W*C).
@@ -31,18 +28,17 @@ Var flatten(const Var& x) {
 
 namespace {
 
-// Reduction over a set of axes. The input is viewed as 4-D (leading 1s); each input element
-// i = (i0,i1,i2,i3) lands in the output element sum_k i_k * ostride[k], where ostride is the
-// keep-dims output's stride with the reduced axes set to 0.
+// The kernel's 4-D view of a reduction (kernels/reduce.h) and the output's shape.
 struct Reduction {
-  int64_t dims[4] = {1, 1, 1, 1};
-  int64_t ostride[4] = {0, 0, 0, 0};
+  ReduceShape kernel;
   int64_t count = 1;  // elements per output value
   Shape out;
 };
 
 Reduction plan_reduction(const char* op, const Shape& in, std::vector<int> axes, bool keepdims) {
   const int r = in.rank();
+  if (r > 4)
+    throw std::invalid_argument(std::string(op) + ": input has shape " + in.str() + ", expected rank 4 or less");
   bool reduced[4] = {false, false, false, false};
   for (int a : axes) {
     const int axis = a < 0 ? a + r : a;
@@ -56,11 +52,11 @@ Reduction plan_reduction(const char* op, const Shape& in, std::vector<int> axes,
   const int off = 4 - r;
   int64_t stride = 1;
   for (int k = r - 1; k >= 0; --k) {
-    p.dims[off + k] = in[k];
+    p.kernel.dims[off + k] = in[k];
     if (reduced[k]) {
       p.count *= in[k];
     } else {
-      p.ostride[off + k] = stride;
+      p.kernel.ostride[off + k] = stride;
       stride *= in[k];
     }
   }
@@ -69,36 +65,18 @@ Reduction plan_reduction(const char* op, const Shape& in, std::vector<int> axes,
     else if (keepdims) out_dims.push_back(1);
   }
   p.out = Shape(out_dims);
+  p.kernel.out_numel = p.out.numel();
   return p;
-}
-
-template <class F>
-void for_each_index(const Reduction& p, F f) {
-  int64_t i = 0;
-  for (int64_t a = 0; a < p.dims[0]; ++a)
-    for (int64_t b = 0; b < p.dims[1]; ++b)
-      for (int64_t c = 0; c < p.dims[2]; ++c)
-        for (int64_t d = 0; d < p.dims[3]; ++d, ++i)
-          f(i, a * p.ostride[0] + b * p.ostride[1] + c * p.ostride[2] + d * p.ostride[3]);
 }
 
 Var reduce(const char* op, const Var& x, const std::vector<int>& axes, bool keepdims, bool average) {
   const Reduction p = plan_reduction(op, x.shape(), axes, keepdims);
   const float scale = average ? 1.f / float(std::max<int64_t>(p.count, 1)) : 1.f;
-  std::vector<double> acc(size_t(p.out.numel()), 0.0);
-  const float* px = x.value().data();
-  for_each_index(p, [&](int64_t i, int64_t o) { acc[size_t(o)] += px[i]; });
   Tensor y(p.out);
-  for (int64_t o = 0; o < y.numel(); ++o) y[o] = float(acc[size_t(o)] * scale);
-  const bool record = needs_record({&x});
-  Var out(y, record);
-  if (!record) return out;
-  Tape::current().record({x}, out, [x, out, p, scale]() mutable {
-    const float* dy = out.grad().data();
-    float* dx = x.grad_buffer().data();
-    for_each_index(p, [&](int64_t i, int64_t o) { dx[i] += dy[o] * scale; });
+  reduce_sum_fwd(x.value().data(), y.data(), scale, p.kernel);
+  return record_op(std::move(y), {x}, [x, k = p.kernel, scale](const Var& out) {
+    reduce_sum_bwd(out.grad().data(), x.grad_buffer().data(), scale, k);
   });
-  return out;
 }
 
 std::vector<int> all_axes(const Var& x) {
@@ -125,37 +103,23 @@ Var channel(const Var& x, int c) {
   dims.pop_back();
   Tensor y{Shape(dims)};
   const int64_t rows = y.numel();
-  const float* px = x.value().data();
-  for (int64_t r = 0; r < rows; ++r) y[r] = px[r * C + c];
-  const bool record = needs_record({&x});
-  Var out(y, record);
-  if (!record) return out;
-  Tape::current().record({x}, out, [x, out, rows, C, c]() mutable {
-    const float* dy = out.grad().data();
-    float* dx = x.grad_buffer().data();
-    for (int64_t r = 0; r < rows; ++r) dx[r * C + c] += dy[r];
+  take_channel_fwd(x.value().data(), y.data(), rows, C, c);
+  return record_op(std::move(y), {x}, [x, rows, C, c](const Var& out) {
+    take_channel_bwd(out.grad().data(), x.grad_buffer().data(), rows, C, c);
   });
-  return out;
 }
 
 // y = sqrt(sum x^2);  dx = dy * x / y  (0 where y == 0, the subgradient PyTorch also picks)
 Var l2_norm(const Var& x) {
-  const float* px = x.value().data();
   const int64_t n = x.value().numel();
-  double ss = 0.0;
-  for (int64_t i = 0; i < n; ++i) ss += double(px[i]) * px[i];
-  const float norm = float(std::sqrt(ss));
-  const bool record = needs_record({&x});
-  Var out(Tensor::scalar(norm), record);
-  if (!record) return out;
-  Tape::current().record({x}, out, [x, out, norm, n]() mutable {
-    if (norm == 0.f) { x.grad_buffer(); return; }
-    const float g = out.grad().item() / norm;
-    const float* px = x.value().data();
-    float* dx = x.grad_buffer().data();
-    for (int64_t i = 0; i < n; ++i) dx[i] += g * px[i];
+  const float norm = float(std::sqrt(sum_squares(x.value().data(), n)));
+  return record_op(Tensor::scalar(norm), {x}, [x, norm, n](const Var& out) {
+    if (norm == 0.f) {
+      x.grad_buffer();  // the gradient is 0, but it has reached x
+      return;
+    }
+    accumulate_scaled(x.value().data(), out.grad().item() / norm, x.grad_buffer().data(), n);
   });
-  return out;
 }
 
 }  // namespace convis

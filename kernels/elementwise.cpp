@@ -114,4 +114,39 @@ void accumulate(const float* dy, float* dx, int64_t n) {
   for (int64_t i = 0; i < n; ++i) dx[i] += dy[i];
 }
 
+void accumulate_scaled(const float* dy, float s, float* dx, int64_t n) {
+#pragma omp parallel for if (n >= kParallelMin) schedule(static)
+  for (int64_t i = 0; i < n; ++i) dx[i] += s * dy[i];
+}
+
+void accumulate_product(const float* dy, const float* other, float* dx, int64_t n) {
+#pragma omp parallel for if (n >= kParallelMin) schedule(static)
+  for (int64_t i = 0; i < n; ++i) dx[i] += dy[i] * other[i];
+}
+
+void add_scalar_fwd(const float* x, float s, float* y, int64_t n) {
+#pragma omp parallel for if (n >= kParallelMin) schedule(static)
+  for (int64_t i = 0; i < n; ++i) y[i] = x[i] + s;
+}
+
+void mul_scalar_fwd(const float* x, float s, float* y, int64_t n) {
+#pragma omp parallel for if (n >= kParallelMin) schedule(static)
+  for (int64_t i = 0; i < n; ++i) y[i] = x[i] * s;
+}
+
+void add_fwd(const float* a, const float* b, float* y, int64_t n) {
+#pragma omp parallel for if (n >= kParallelMin) schedule(static)
+  for (int64_t i = 0; i < n; ++i) y[i] = a[i] + b[i];
+}
+
+void sub_fwd(const float* a, const float* b, float* y, int64_t n) {
+#pragma omp parallel for if (n >= kParallelMin) schedule(static)
+  for (int64_t i = 0; i < n; ++i) y[i] = a[i] - b[i];
+}
+
+void mul_fwd(const float* a, const float* b, float* y, int64_t n) {
+#pragma omp parallel for if (n >= kParallelMin) schedule(static)
+  for (int64_t i = 0; i < n; ++i) y[i] = a[i] * b[i];
+}
+
 }  // namespace convis

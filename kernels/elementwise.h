@@ -28,5 +28,18 @@ void add_bias_rows(float* y, const float* b, int64_t rows, int64_t C);
 void sum_rows(const float* dy, float* db, int64_t rows, int64_t C);
 // dx += dy
 void accumulate(const float* dy, float* dx, int64_t n);
+// dx += s * dy
+void accumulate_scaled(const float* dy, float s, float* dx, int64_t n);
+// dx += dy * other   (the product rule's term for one side of a * b)
+void accumulate_product(const float* dy, const float* other, float* dx, int64_t n);
+
+// y = x + s ;  y = x * s   (their backward: accumulate, accumulate_scaled)
+void add_scalar_fwd(const float* x, float s, float* y, int64_t n);
+void mul_scalar_fwd(const float* x, float s, float* y, int64_t n);
+// y = a + b ;  y = a - b ;  y = a * b   (equal shapes; backward: accumulate, accumulate_scaled
+// with -1 for b of a - b, accumulate_product)
+void add_fwd(const float* a, const float* b, float* y, int64_t n);
+void sub_fwd(const float* a, const float* b, float* y, int64_t n);
+void mul_fwd(const float* a, const float* b, float* y, int64_t n);
 
 }  // namespace convis

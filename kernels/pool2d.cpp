@@ -214,4 +214,26 @@ void maxpool2d_nhwc_ref(const float* x, float* y, const Pool2dShape& s) {
         }
 }
 
+void global_maxpool_nhwc_fwd(const float* x, float* y, int64_t* argmax, int64_t N, int64_t HW, int64_t C) {
+  for (int64_t n = 0; n < N; ++n) {
+    for (int64_t c = 0; c < C; ++c) {
+      float best = -std::numeric_limits<float>::infinity();
+      int64_t at = n * HW * C + c;
+      for (int64_t p = 0; p < HW; ++p) {
+        const int64_t i = (n * HW + p) * C + c;
+        if (x[i] > best) {
+          best = x[i];
+          at = i;
+        }
+      }
+      y[n * C + c] = best;
+      argmax[n * C + c] = at;
+    }
+  }
+}
+
+void global_maxpool_nhwc_bwd(const float* dy, const int64_t* argmax, float* dx, int64_t N, int64_t C) {
+  for (int64_t i = 0; i < N * C; ++i) dx[argmax[i]] += dy[i];
+}
+
 }  // namespace convis

@@ -33,6 +33,13 @@ void maxpool2d_nhwc_bwd(const float* dy, const int32_t* argmax, float* dx, const
 void avgpool2d_nhwc_fwd(const float* x, float* y, const Pool2dShape& s);
 void avgpool2d_nhwc_bwd(const float* dy, float* dx, const Pool2dShape& s);
 
+// Global max pooling: y[n,c] = max over (h, w) of x[n,h,w,c]; argmax[n,c] is the flat index into
+// x of the first maximum (of the first element when none compares greater than -inf, e.g. NaN).
+//   x:(N,HW,C)  y, argmax:(N,C)      backward: dx[argmax[i]] += dy[i]
+// Its twin is maxpool2d_nhwc_fwd with one window the size of the image.
+void global_maxpool_nhwc_fwd(const float* x, float* y, int64_t* argmax, int64_t N, int64_t HW, int64_t C);
+void global_maxpool_nhwc_bwd(const float* dy, const int64_t* argmax, float* dx, int64_t N, int64_t C);
+
 // Slow twin for tests: max pooling by the definition, no argmax.
 void maxpool2d_nhwc_ref(const float* x, float* y, const Pool2dShape& s);
 
