@@ -3,15 +3,32 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <mutex>
 #include <stdexcept>
 
 #include "engine/model_config.h"
 
 namespace convis {
 
-std::string resolve_weights_path(const std::string& spec) {
+namespace {
+std::mutex g_weights_dir_mutex;
+std::string g_default_weights_dir = "weights";
+}  // namespace
+
+void set_default_weights_dir(const std::string& dir) {
+  std::lock_guard<std::mutex> lock(g_weights_dir_mutex);
+  g_default_weights_dir = dir;
+}
+
+std::string weights_dir() {
   const char* env = std::getenv("CONVIS_WEIGHTS_DIR");
-  const std::string dir = env && *env ? std::string(env) : std::string(CONVIS_SOURCE_DIR) + "/weights";
+  if (env && *env) return env;
+  std::lock_guard<std::mutex> lock(g_weights_dir_mutex);
+  return g_default_weights_dir;
+}
+
+std::string resolve_weights_path(const std::string& spec) {
+  const std::string dir = weights_dir();
   if (spec == "vgg16") return dir + "/vgg16_weights_tf_dim_ordering_tf_kernels.h5";
   if (spec == "vgg16-notop") return dir + "/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5";
   if (spec == "fashion") return dir + "/fashion_cnn.h5";  // the tutorial CNN trained by vis_tool train

@@ -17,9 +17,13 @@ namespace convis {
 // is free (0: 224). Weights are frozen (requires_grad false); call set_trainable(true) to train.
 Model load_model(const std::string& spec, int input_h = 0, int input_w = 0);
 
-// The path an alias stands for, or spec itself. Aliases resolve under $CONVIS_WEIGHTS_DIR when set,
-// else the weights/ folder of the source tree.
+// The path an alias (vgg16, vgg16-notop, fashion) stands for, or spec itself. Aliases resolve under
+// weights_dir(): $CONVIS_WEIGHTS_DIR when set, else the default a program sets (vis_tool: the
+// weights/ folder of the tree it was built from), else "weights" in the working directory. The
+// library itself knows no source tree.
 std::string resolve_weights_path(const std::string& spec);
+std::string weights_dir();
+void set_default_weights_dir(const std::string& dir);
 
 // Puts the file's weights into m's layers (matched by layer name), checking counts and shapes:
 //   weights file 'x.h5': layer 'block3_conv2' kernel is (3, 3, 128, 256), model expects (3, 3, 256, 256)

@@ -7,6 +7,9 @@
 #include <doctest/doctest.h>
 
 #include <cstdio>
+#include <string>
+
+#include "engine/model_io.h"
 
 namespace {
 
@@ -33,6 +36,7 @@ struct CountCases : doctest::IReporter {
 DOCTEST_REGISTER_LISTENER("count_cases", 1, CountCases);
 
 int main(int argc, char** argv) {
+  convis::set_default_weights_dir(std::string(CONVIS_SOURCE_DIR) + "/weights");  // as vis_tool's
   doctest::Context context(argc, argv);
   const int rc = context.run();
   if (context.shouldExit()) return rc;

@@ -1,9 +1,11 @@
 // Model building: VGG16's shapes and parameter counts, Keras model_config parsing (Sequential,
 // Functional chains, Keras 2 and 3 forms), clear errors for what convis does not support.
+#include <cstdlib>
 #include <string>
 
 #include "engine/model.h"
 #include "engine/model_config.h"
+#include "engine/model_io.h"
 #include "tests/util.h"
 
 using namespace convis;
@@ -152,4 +154,24 @@ TEST_CASE("model_config: unsupported things are clear errors naming the layer an
   CHECK(error_of([&] { m.layer_index("block9_conv1"); }).find("valid names: input_1, block1_conv1") !=
         std::string::npos);
   CHECK(error_of([&] { m.build(); }).find("free input size") != std::string::npos);
+}
+
+TEST_CASE("weight aliases resolve under CONVIS_WEIGHTS_DIR, else the program default folder, and other specs are paths") {
+  const char* env = std::getenv("CONVIS_WEIGHTS_DIR");
+  const std::string saved_env = env ? env : "";
+  unsetenv("CONVIS_WEIGHTS_DIR");
+  const std::string saved_default = weights_dir();  // tests/main.cpp's: the tree's weights/
+  CHECK(saved_default == std::string(CONVIS_SOURCE_DIR) + "/weights");
+  set_default_weights_dir("/opt/models");
+  CHECK(resolve_weights_path("fashion") == "/opt/models/fashion_cnn.h5");
+  CHECK(resolve_weights_path("vgg16") == "/opt/models/vgg16_weights_tf_dim_ordering_tf_kernels.h5");
+  CHECK(resolve_weights_path("vgg16-notop") == "/opt/models/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5");
+  CHECK(resolve_weights_path("my/model.h5") == "my/model.h5");
+  setenv("CONVIS_WEIGHTS_DIR", "/srv/w", 1);
+  CHECK(resolve_weights_path("fashion") == "/srv/w/fashion_cnn.h5");
+  setenv("CONVIS_WEIGHTS_DIR", "", 1);  // empty: as if unset
+  CHECK(resolve_weights_path("fashion") == "/opt/models/fashion_cnn.h5");
+  set_default_weights_dir(saved_default);
+  if (!saved_env.empty()) setenv("CONVIS_WEIGHTS_DIR", saved_env.c_str(), 1);
+  else unsetenv("CONVIS_WEIGHTS_DIR");
 }

@@ -11,6 +11,7 @@
 
 #include "engine/errors.h"
 #include "engine/file_util.h"
+#include "engine/model_io.h"
 #include "tools/cli.h"
 #include "vis/image.h"
 
@@ -50,6 +51,7 @@ std::string one_line(const std::string& s) {
 
 int main(int argc, char** argv) {
   convis::remove_temp_files_on_signals();  // SIGINT/SIGTERM during a write leave no temporary file
+  convis::set_default_weights_dir(std::string(CONVIS_SOURCE_DIR) + "/weights");  // where vgg16, fashion live
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
     print_overview(args.empty() ? stderr : stdout);
