@@ -355,7 +355,7 @@ int run_report_with(const ReportSettings& s, const Args& args) {
   // ---- Grad-CAM and occlusion for the top-1 class -----------------------------------------------------
   if (has_classes) {
     AttributionOptions ao;
-    ao.method = AttributionMethod::gradcam;
+    ao.method = "gradcam";
     const Attribution a = compute_attribution(m, x, top1, ao);
     const std::string cam_file = "gradcam.png";
     write_png(attribution_sheet(photo, a, "Grad-CAM at " + a.layer + " for '" + names.name(top1) + "'"), out(cam_file));

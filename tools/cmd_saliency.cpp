@@ -13,6 +13,20 @@
 
 namespace convis::cli {
 
+namespace {
+
+// "gradcam, gradcampp or guided-gradcam": the methods that read an option, in the table's order.
+std::string methods_that_read(AttributionMethod::Reads reads) {
+  std::vector<std::string> names;
+  for (const AttributionMethod& m : attribution_methods())
+    if (m.uses(reads)) names.push_back(m.name);
+  std::string list;
+  for (size_t i = 0; i < names.size(); ++i)
+    list += (i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + names[i];
+  return list;
+}
+
+}  // namespace
 
 static int run_saliency(const std::vector<std::string>& argv) {
   Args args("saliency", argv, {});
@@ -21,27 +35,27 @@ static int run_saliency(const std::vector<std::string>& argv) {
   const std::string spec = args.require("weights");
   const std::string image = args.require("image");
   const std::string out_dir = args.get("out", "out");
-  AttributionMethod method;
+  using M = AttributionMethod;
+  const AttributionMethod* method = nullptr;
   try {
-    method = parse_attribution_method(args.get("method", "gradcam"));
+    method = &attribution_method(args.get("method", "gradcam"));
   } catch (const std::invalid_argument& e) {
     throw UsageError(std::string("saliency: --method: ") + e.what());
   }
-  // Options that belong to one method are refused elsewhere: they would silently do nothing.
-  auto only_for = [&](const char* opt, bool ok, const char* methods) {
-    if (args.has(opt) && !ok)
-      throw UsageError(std::string("saliency: --") + opt + " applies to --method " + methods + ", not " +
-                       attribution_method_name(method));
+  // Options that belong to some methods are refused elsewhere: they would silently do nothing.
+  auto only_for = [&](const char* opt, M::Reads reads) {
+    if (args.has(opt) && !method->uses(reads))
+      throw UsageError(std::string("saliency: --") + opt + " applies to --method " + methods_that_read(reads) +
+                       ", not " + method->name);
   };
-  only_for("layer", is_cam_method(method), "gradcam, gradcampp or guided-gradcam");
-  only_for("samples", method == AttributionMethod::smoothgrad, "smoothgrad");
-  only_for("noise", method == AttributionMethod::smoothgrad, "smoothgrad");
-  only_for("seed", method == AttributionMethod::smoothgrad, "smoothgrad");
-  only_for("steps", method == AttributionMethod::integrated, "integrated");
-  only_for("batch", method == AttributionMethod::smoothgrad || method == AttributionMethod::integrated,
-           "smoothgrad or integrated");
+  only_for("layer", M::reads_layer);
+  only_for("samples", M::reads_samples);
+  only_for("noise", M::reads_samples);
+  only_for("seed", M::reads_samples);
+  only_for("steps", M::reads_steps);
+  only_for("batch", M::reads_batch);
   AttributionOptions opt;
-  opt.method = method;
+  opt.method = method->name;
   opt.samples = args.get_int("samples", 20, 1, 10000);
   opt.noise = float(args.get_double("noise", 0.2));
   opt.seed = uint32_t(args.get_int("seed", 0));
@@ -61,7 +75,7 @@ static int run_saliency(const std::vector<std::string>& argv) {
   const int top = top_class(m, x);
   const int cls = args.has("class") ? names.parse(args.get("class", ""), K, "saliency") : top;
   if (args.has("layer")) opt.layer = cam_layer(m, args.get("layer", ""));
-  if (method == AttributionMethod::integrated) opt.baseline = preprocess(Tensor::zeros(Shape{h, w, m.input_c}), pre);
+  if (method->uses(M::reads_steps)) opt.baseline = preprocess(Tensor::zeros(Shape{h, w, m.input_c}), pre);
   ensure_output_dir(out_dir);
 
   const float p = class_probabilities(m, x)[cls];
@@ -73,23 +87,24 @@ static int run_saliency(const std::vector<std::string>& argv) {
 
   std::fflush(stdout);  // the progress bar goes to stderr: keep the order on a shared terminal
   std::unique_ptr<Progress> bar;
-  if (method == AttributionMethod::smoothgrad || method == AttributionMethod::integrated) {
-    const int total = method == AttributionMethod::smoothgrad ? opt.samples : opt.steps;
-    bar = std::make_unique<Progress>(method == AttributionMethod::smoothgrad ? "smoothgrad" : "integrated", total);
+  if (method->uses(M::reads_batch)) {
+    // One pass per noisy copy, or per step of the path.
+    const int total = method->uses(M::reads_samples) ? opt.samples : opt.steps;
+    bar = std::make_unique<Progress>(method->name, total);
     opt.progress = [&](int64_t done, int64_t) { bar->update(done); };
   }
   const Attribution a = compute_attribution(m, x, cls, opt);
   if (bar) bar->finish();
 
-  std::string what = attribution_method_title(method);
-  if (is_cam_method(method)) {
+  std::string what = method->title;
+  if (method->uses(M::reads_layer)) {
     std::printf("layer '%s', map %lldx%lld upsampled (bilinear) to %dx%d\n", a.layer.c_str(),
                 static_cast<long long>(a.cam.dim(1)), static_cast<long long>(a.cam.dim(0)), w, h);
     what += " at " + a.layer;
   }
-  if (method == AttributionMethod::smoothgrad)
+  if (method->uses(M::reads_samples))
     std::printf("%d samples, noise sigma %.3g of the input range, seed %u\n", opt.samples, double(opt.noise), opt.seed);
-  if (method == AttributionMethod::integrated) {
+  if (method->uses(M::reads_steps)) {
     const double diff = double(a.score) - double(a.baseline_score);
     const double err = diff != 0.0 ? 100.0 * std::fabs(a.attribution_sum - diff) / std::fabs(diff) : 0.0;
     std::printf("%d steps (midpoint rule) from black: sum of attributions %.4f, f(x) - f(black) = %.4f - %.4f = %.4f"
@@ -106,7 +121,7 @@ static int run_saliency(const std::vector<std::string>& argv) {
   namespace fs = std::filesystem;
   // A chosen layer goes into the name, so maps of several layers can sit side by side.
   const std::string base = (fs::path(out_dir) / (fs::path(image).stem().string() + "_" +
-                                                 attribution_method_name(method) + "_" + std::to_string(cls) +
+                                                 method->name + "_" + std::to_string(cls) +
                                                  (args.has("layer") ? "_" + a.layer : ""))).string();
   char head[512];
   std::snprintf(head, sizeof head, "%s: %s for class %d '%s' (logit %.2f, p %.3f)",

@@ -1,5 +1,6 @@
-// Attribution maps: input gradients (vanilla, SmoothGrad, integrated, guided) and class activation
-// maps (Grad-CAM, Grad-CAM++), and the sheet that shows them next to the photo.
+// The building blocks of the attribution maps: class scores, input gradients (plain and guided),
+// SmoothGrad, integrated gradients, and class activation maps (Grad-CAM, Grad-CAM++). The methods
+// made of them are the table in vis/attribution_methods.cpp; the pictures are vis/attribution_sheet.cpp.
 #include "vis/attribution.h"
 
 #include <algorithm>
@@ -8,13 +9,11 @@
 #include <stdexcept>
 
 #include "engine/ops.h"
+#include "vis/attribution_detail.h"
 
 namespace convis {
 
 namespace {
-
-const char* const kMethodNames[] = {"vanilla", "smoothgrad", "integrated", "guided",
-                                    "gradcam", "gradcampp",  "guided-gradcam"};
 
 // The layer whose output is the class score, and whether its softmax must be left out. Dropout and
 // Flatten after it change nothing (as Model::outputs_probabilities reads it).
@@ -24,18 +23,6 @@ int score_layer(const Model& m, bool* drop_softmax) {
     --j;
   *drop_softmax = m.layers[size_t(j)].activation == Activation::softmax;
   return *drop_softmax ? j : int(m.layers.size()) - 1;
-}
-
-void check_class(const Model& m, int cls) {
-  const int K = num_classes(m);
-  if (cls < 0 || cls >= K)
-    throw std::invalid_argument("class " + std::to_string(cls) + " is out of range: model '" + m.name + "' has " +
-                                std::to_string(K) + " classes (0.." + std::to_string(K - 1) + ")");
-}
-
-void check_single(const char* what, const Tensor& x) {
-  if (x.rank() != 4 || x.dim(0) != 1)
-    throw std::invalid_argument(std::string(what) + ": input has shape " + x.shape().str() + ", expected (1, H, W, C)");
 }
 
 // Backpropagates sum_n scores[n][cls] and returns d/d v. On any error the tape is cleared, so a
@@ -56,26 +43,20 @@ Tensor backward_class(const Var& scores, int cls, const Var& v, bool guided) {
   return v.grad_buffer();  // zeros when the score does not depend on v at all
 }
 
-// Value at the given quantile (0..1) of a map's elements.
-float quantile(const Tensor& t, double q) {
-  std::vector<float> v = t.to_vector();
-  if (v.empty()) return 0.f;
-  const size_t k = std::min(v.size() - 1, size_t(q * double(v.size() - 1) + 0.5));
-  std::nth_element(v.begin(), v.begin() + std::ptrdiff_t(k), v.end());
-  return v[k];
+}  // namespace
+
+namespace attribution_detail {
+
+void check_class(const Model& m, int cls) {
+  const int K = num_classes(m);
+  if (cls < 0 || cls >= K)
+    throw std::invalid_argument("class " + std::to_string(cls) + " is out of range: model '" + m.name + "' has " +
+                                std::to_string(K) + " classes (0.." + std::to_string(K - 1) + ")");
 }
 
-float max_of(const Tensor& t) {
-  float mx = 0.f;
-  for (int64_t i = 0; i < t.numel(); ++i) mx = std::max(mx, t[i]);
-  return mx;
-}
-
-// The top of a map's colour scale: `q`-quantile, or the max when the quantile is 0; 1 for a zero map.
-float display_top(const Tensor& map, double q) {
-  float hi = quantile(map, q);
-  if (!(hi > 0.f)) hi = max_of(map);
-  return hi > 0.f ? hi : 1.f;
+void check_single(const char* what, const Tensor& x) {
+  if (x.rank() != 4 || x.dim(0) != 1)
+    throw std::invalid_argument(std::string(what) + ": input has shape " + x.shape().str() + ", expected (1, H, W, C)");
 }
 
 float score_of(const Model& m, const Tensor& x, int cls) {
@@ -84,28 +65,9 @@ float score_of(const Model& m, const Tensor& x, int cls) {
   return s[cls];
 }
 
-}  // namespace
+}  // namespace attribution_detail
 
-AttributionMethod parse_attribution_method(const std::string& name) {
-  for (int i = 0; i < 7; ++i)
-    if (name == kMethodNames[i]) return AttributionMethod(i);
-  std::string valid;
-  for (const char* n : kMethodNames) valid += (valid.empty() ? "" : ", ") + std::string(n);
-  throw std::invalid_argument("unknown attribution method '" + name + "' (valid: " + valid + ")");
-}
-
-const char* attribution_method_name(AttributionMethod m) { return kMethodNames[int(m)]; }
-
-const char* attribution_method_title(AttributionMethod m) {
-  const char* const titles[] = {"gradient",   "SmoothGrad", "integrated gradients", "guided backprop",
-                                "Grad-CAM",   "Grad-CAM++", "guided Grad-CAM"};
-  return titles[int(m)];
-}
-
-bool is_cam_method(AttributionMethod m) {
-  return m == AttributionMethod::gradcam || m == AttributionMethod::gradcampp ||
-         m == AttributionMethod::guided_gradcam;
-}
+using namespace attribution_detail;
 
 // ---- scores and gradients -------------------------------------------------------------------
 
@@ -321,144 +283,6 @@ Tensor channel_max_abs(const Tensor& g) {
     out[p] = v;
   }
   return out;
-}
-
-// ---- one call per method --------------------------------------------------------------------
-
-Attribution compute_attribution(const Model& m, const Tensor& x, int cls, const AttributionOptions& opt) {
-  check_single("attribution", x);
-  check_class(m, cls);
-  const int H = int(x.dim(1)), W = int(x.dim(2)), C = int(x.dim(3));
-  Attribution a;
-  a.method = opt.method;
-  a.cls = cls;
-  // Pixel-level maps: a handful of extreme gradients would make everything else black.
-  const double pixel_quantile = 0.995;
-  switch (opt.method) {
-    case AttributionMethod::vanilla:
-    case AttributionMethod::guided: {
-      const bool guided = opt.method == AttributionMethod::guided;
-      std::vector<float> s;
-      const Tensor g = input_gradient(m, x, cls, &s, guided);
-      a.score = s.at(0);
-      a.map = channel_max_abs(g);
-      if (guided) a.rgb = g.reshape(Shape{H, W, C});
-      a.quantity = guided ? "guided |grad|" : "|d score / d x|";
-      a.display_max = display_top(a.map, pixel_quantile);
-      break;
-    }
-    case AttributionMethod::smoothgrad: {
-      const Tensor g = smoothgrad(m, x, cls, opt.samples, opt.noise, opt.seed, opt.batch, opt.progress);
-      a.score = score_of(m, x, cls);
-      a.map = channel_max_abs(g);
-      a.quantity = "|mean grad|";
-      a.display_max = display_top(a.map, pixel_quantile);
-      break;
-    }
-    case AttributionMethod::integrated: {
-      const Tensor base = opt.baseline.defined() ? opt.baseline : Tensor::zeros(x.shape());
-      const IntegratedGradients ig = integrated_gradients(m, x, base, cls, opt.steps, opt.batch, opt.progress);
-      a.score = ig.score;
-      a.baseline_score = ig.baseline_score;
-      a.attribution_sum = ig.sum;
-      // Per pixel: the sum over channels (its share of f(x) - f(x')), shown as a magnitude.
-      a.map = Tensor(Shape{H, W});
-      for (int64_t p = 0; p < int64_t(H) * W; ++p) {
-        double v = 0.0;
-        for (int c = 0; c < C; ++c) v += double(ig.attributions[p * C + c]);
-        a.map[p] = float(std::fabs(v));
-      }
-      a.quantity = "|attribution|";
-      a.display_max = display_top(a.map, pixel_quantile);
-      break;
-    }
-    case AttributionMethod::gradcam:
-    case AttributionMethod::gradcampp:
-    case AttributionMethod::guided_gradcam: {
-      const int layer = opt.layer >= 0 ? opt.layer : default_cam_layer(m);
-      a.layer = m.layers.at(size_t(layer)).name;
-      a.cam = grad_cam(m, x, cls, layer, opt.method == AttributionMethod::gradcampp);
-      const Tensor up = upsample_bilinear(a.cam, H, W);
-      if (opt.method != AttributionMethod::guided_gradcam) {
-        a.score = score_of(m, x, cls);
-        a.map = up;
-        a.quantity = opt.method == AttributionMethod::gradcam ? "Grad-CAM" : "Grad-CAM++";
-        a.display_max = display_top(a.map, 1.0);
-        break;
-      }
-      std::vector<float> s;
-      const Tensor g = input_gradient(m, x, cls, &s, true);
-      a.score = s.at(0);
-      a.rgb = Tensor(Shape{H, W, C});
-      for (int64_t p = 0; p < int64_t(H) * W; ++p)
-        for (int c = 0; c < C; ++c) a.rgb[p * C + c] = g[p * C + c] * up[p];
-      a.map = channel_max_abs(a.rgb.reshape(Shape{1, H, W, C}));
-      a.quantity = "|guided x CAM|";
-      a.display_max = display_top(a.map, pixel_quantile);
-      break;
-    }
-  }
-  return a;
-}
-
-// ---- pictures -------------------------------------------------------------------------------
-
-Canvas fit_photo(const Image& photo, int longer) {
-  const Canvas c = canvas_from_image(photo);
-  const double s = double(longer) / double(std::max(photo.width, photo.height));
-  return resize_bilinear(c, std::max(1, int(std::lround(photo.width * s))),
-                         std::max(1, int(std::lround(photo.height * s))));
-}
-
-namespace {
-
-// Signed per-channel values as an image, the way guided backprop is usually shown: mean grey,
-// +-5 standard deviations to black and white (pytorch-grad-cam's deprocess_image: 0.5 + 0.1 z).
-Canvas signed_rgb_canvas(const Tensor& rgb) {
-  const int H = int(rgb.dim(0)), W = int(rgb.dim(1)), C = int(rgb.dim(2));
-  std::vector<float> v(size_t(H) * size_t(W) * 3);
-  for (int64_t p = 0; p < int64_t(H) * W; ++p)
-    for (int k = 0; k < 3; ++k) v[size_t(p) * 3 + size_t(k)] = rgb[p * C + (C == 3 ? k : 0)];
-  double mean = 0.0, sq = 0.0;
-  for (float f : v) mean += f;
-  mean /= double(v.size());
-  for (float f : v) sq += (f - mean) * (f - mean);
-  const double sd = std::sqrt(sq / double(v.size())) + 1e-12;
-  return render_rgb(v.data(), H, W, float(mean - 5.0 * sd), float(mean + 5.0 * sd));
-}
-
-}  // namespace
-
-Canvas attribution_sheet(const Image& photo, const Attribution& a, const std::string& title) {
-  const Canvas base = fit_photo(photo, 360);
-  const int W = base.width, H = base.height;
-  const Tensor map = upsample_bilinear(a.map, H, W);
-  const Canvas heat = render_map(map.data(), H, W, 0.f, a.display_max, Colormap::jet);
-  std::vector<Canvas> parts = {base};
-  std::vector<std::string> titles = {"image"};
-  if (a.rgb.defined()) {
-    parts.push_back(resize_bilinear(signed_rgb_canvas(a.rgb), W, H));
-    titles.push_back(attribution_method_title(a.method));
-  }
-  parts.push_back(heat);
-  titles.push_back(a.rgb.defined() ? "max over RGB of |" + std::string(attribution_method_title(a.method)) + "|"
-                                   : attribution_method_title(a.method));
-  parts.push_back(blend(base, heat, 0.4f));
-  titles.push_back("overlay");
-  const Canvas row = add_colorbar(hstack(parts, titles), Colormap::jet, 0.f, a.display_max, a.quantity);
-  return add_title(row, title);
-}
-
-Canvas add_title(const Canvas& c, const std::string& title, int px) {
-  const int margin = 10;
-  Canvas out(std::max(c.width, text_width(title, px)) + 2 * margin, c.height + px + 3 * margin);
-  draw_text(out, margin, margin, title, px);
-  out.blit(c, margin, px + 2 * margin);
-  return out;
-}
-
-Canvas attribution_map_canvas(const Attribution& a) {
-  return render_map(a.map.data(), int(a.map.dim(0)), int(a.map.dim(1)), 0.f, a.display_max, Colormap::grey);
 }
 
 }  // namespace convis

@@ -1,20 +1,19 @@
 #pragma once
 // Attribution maps: which pixels of an input a class score depends on.
 //
-//   vanilla         d score / d x                                   (Simonyan et al. 2014)
-//   smoothgrad      the mean of d score / d x over noisy copies of x (Smilkov et al. 2017)
-//   integrated      (x - x') * mean of d score / d x on the line x' -> x (Sundararajan et al. 2017)
-//   guided          d score / d x with guided ReLUs (engine/autograd.h GuidedRelu; Springenberg 2015)
-//   gradcam         ReLU(sum_k w_k A_k), w_k = spatial mean of d score / d A_k  (Selvaraju et al. 2017)
-//   gradcampp       the same with Grad-CAM++'s weights                 (Chattopadhyay et al. 2018)
-//   guided-gradcam  guided * upsampled Grad-CAM
+// The methods are a table, attribution_methods() (vis/attribution_methods.cpp): vanilla gradients
+// (Simonyan et al. 2014), SmoothGrad (Smilkov et al. 2017), integrated gradients (Sundararajan et
+// al. 2017), guided backprop (Springenberg et al. 2015), Grad-CAM (Selvaraju et al. 2017),
+// Grad-CAM++ (Chattopadhyay et al. 2018) and guided Grad-CAM, each a row with its name, its formula
+// and the options it reads. They are built from the blocks below (input_gradient, smoothgrad,
+// integrated_gradients, grad_cam), which callers may also use alone.
 //
 // The score is the class logit: the model's output before any softmax. A model that ends in a
 // softmax (Dense(activation="softmax") or a Softmax/Activation layer) is explained through the
 // softmax's input, because the gradient of a probability also depends on every other class.
 //
 //   Tensor x = load_input("coffee.png", 224, 224, 3, Preprocess::unit);     // (1, 224, 224, 3)
-//   AttributionOptions opt; opt.method = AttributionMethod::gradcam;
+//   AttributionOptions opt; opt.method = "gradcam";
 //   Attribution a = compute_attribution(model, x, top_class(model, x), opt);
 //   write_png(attribution_sheet(photo, a, "espresso"), "out/coffee_gradcam.png");
 //
@@ -23,18 +22,13 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/model.h"
 #include "vis/render.h"
 
 namespace convis {
-
-enum class AttributionMethod { vanilla, smoothgrad, integrated, guided, gradcam, gradcampp, guided_gradcam };
-AttributionMethod parse_attribution_method(const std::string& name);  // throws listing the valid names
-const char* attribution_method_name(AttributionMethod m);            // "guided-gradcam", ...
-const char* attribution_method_title(AttributionMethod m);           // "guided Grad-CAM", for people
-bool is_cam_method(AttributionMethod m);  // gradcam, gradcampp, guided-gradcam (they use a layer)
 
 // Called after each batch of forward/backward passes: (passes done, passes in all).
 using ProgressFn = std::function<void(int64_t done, int64_t total)>;
@@ -96,7 +90,7 @@ Tensor channel_max_abs(const Tensor& g);
 
 // ---- one call per method --------------------------------------------------------------------
 struct AttributionOptions {
-  AttributionMethod method = AttributionMethod::gradcam;
+  std::string method = "gradcam";  // a name from attribution_methods()
   int layer = -1;          // CAM methods: the layer index; -1: default_cam_layer
   int samples = 20;        // smoothgrad
   float noise = 0.2f;      // smoothgrad: sigma as a fraction of the input's range
@@ -107,8 +101,10 @@ struct AttributionOptions {
   ProgressFn progress;
 };
 
+struct AttributionMethod;
+
 struct Attribution {
-  AttributionMethod method = AttributionMethod::gradcam;
+  const AttributionMethod* method = nullptr;  // the row of attribution_methods() that made it
   int cls = 0;
   float score = 0.f;       // the explained logit f(x)
   std::string layer;       // CAM methods: the layer's name
@@ -123,7 +119,37 @@ struct Attribution {
   double attribution_sum = 0.0;
 };
 
-// x:(1,H,W,C), preprocessed; cls in [0, K).
+// One method: a row of the table. compute fills score, map, display_max and quantity (and rgb,
+// cam, layer where the method has them); compute_attribution sets method and cls. x:(1,H,W,C),
+// cls in [0, K), both checked before compute is called.
+using AttributionFn = Attribution (*)(const Model& m, const Tensor& x, int cls, const AttributionOptions& opt);
+
+struct AttributionMethod {
+  // The options a method reads besides the class, as bits of `reads`. Callers refuse the others
+  // rather than let them do nothing.
+  enum Reads : unsigned {
+    reads_layer = 1u,    // layer: a class activation map; fills Attribution::layer and cam
+    reads_samples = 2u,  // samples, noise, seed: noisy copies of the input
+    reads_steps = 4u,    // steps, baseline: a path of inputs from the baseline to x
+    reads_batch = 8u,    // batch and progress: many forward/backward passes
+  };
+  const char* name;     // "guided-gradcam": AttributionOptions::method, and in file names
+  const char* title;    // "guided Grad-CAM": for people, in the pictures
+  const char* summary;  // the map it computes, in one line
+  AttributionFn compute;
+  unsigned reads;       // Reads bits
+  bool uses(Reads r) const { return (reads & r) != 0; }
+};
+
+// Every method, each once, in the order lists show them. Adding a method is one function with
+// the AttributionFn signature and one row (vis/attribution_methods.cpp).
+const std::vector<AttributionMethod>& attribution_methods();
+const AttributionMethod* find_attribution_method(std::string_view name);  // nullptr when there is none
+// The row named `name`; throws std::invalid_argument naming it and listing the valid names.
+const AttributionMethod& attribution_method(std::string_view name);
+std::string attribution_method_names();  // "vanilla, smoothgrad, ...", in the table's order
+
+// x:(1,H,W,C), preprocessed; cls in [0, K). Runs the row named opt.method.
 Attribution compute_attribution(const Model& m, const Tensor& x, int cls, const AttributionOptions& opt);
 
 // ---- pictures -------------------------------------------------------------------------------

@@ -1,0 +1,203 @@
+// The attribution methods as a table: one row per method (its name, title, formula and the options
+// it reads) and one function that turns the building blocks of vis/attribution.cpp into the map the
+// pictures show.
+//
+// Adding a method: write `Attribution my_method_attribution(m, x, cls, opt)` below (fill score,
+// map, display_max and quantity), add its row to attribution_methods(), document it in
+// docs/attribution.md's method table and in `vis_tool saliency --help` (tests/test_method_tables.cpp
+// checks both, and that the row computes what its building blocks compute).
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+#include "vis/attribution.h"
+#include "vis/attribution_detail.h"
+
+namespace convis {
+
+using namespace attribution_detail;
+
+namespace {
+
+// Pixel-level maps: a handful of extreme gradients would make everything else black, so their
+// colour scale stops at this quantile. CAMs use their max (quantile 1).
+constexpr double kPixelQuantile = 0.995;
+
+// Value at the given quantile (0..1) of a map's elements.
+float quantile(const Tensor& t, double q) {
+  std::vector<float> v = t.to_vector();
+  if (v.empty()) return 0.f;
+  const size_t k = std::min(v.size() - 1, size_t(q * double(v.size() - 1) + 0.5));
+  std::nth_element(v.begin(), v.begin() + std::ptrdiff_t(k), v.end());
+  return v[k];
+}
+
+float max_of(const Tensor& t) {
+  float mx = 0.f;
+  for (int64_t i = 0; i < t.numel(); ++i) mx = std::max(mx, t[i]);
+  return mx;
+}
+
+// The top of a map's colour scale: `q`-quantile, or the max when the quantile is 0; 1 for a zero map.
+float display_top(const Tensor& map, double q) {
+  float hi = quantile(map, q);
+  if (!(hi > 0.f)) hi = max_of(map);
+  return hi > 0.f ? hi : 1.f;
+}
+
+// ---- one function per method: x (1,H,W,C) -> map (H,W) ----------------------------------------
+
+// max_c |d score / d x|, plain or through guided ReLUs (then also the signed gradient as an image).
+Attribution gradient_attribution(const Model& m, const Tensor& x, int cls, bool guided) {
+  const int H = int(x.dim(1)), W = int(x.dim(2)), C = int(x.dim(3));
+  Attribution a;
+  std::vector<float> s;
+  const Tensor g = input_gradient(m, x, cls, &s, guided);
+  a.score = s.at(0);
+  a.map = channel_max_abs(g);
+  if (guided) a.rgb = g.reshape(Shape{H, W, C});
+  a.quantity = guided ? "guided |grad|" : "|d score / d x|";
+  a.display_max = display_top(a.map, kPixelQuantile);
+  return a;
+}
+
+Attribution vanilla_attribution(const Model& m, const Tensor& x, int cls, const AttributionOptions&) {
+  return gradient_attribution(m, x, cls, false);
+}
+
+Attribution guided_attribution(const Model& m, const Tensor& x, int cls, const AttributionOptions&) {
+  return gradient_attribution(m, x, cls, true);
+}
+
+Attribution smoothgrad_attribution(const Model& m, const Tensor& x, int cls, const AttributionOptions& opt) {
+  Attribution a;
+  const Tensor g = smoothgrad(m, x, cls, opt.samples, opt.noise, opt.seed, opt.batch, opt.progress);
+  a.score = score_of(m, x, cls);
+  a.map = channel_max_abs(g);
+  a.quantity = "|mean grad|";
+  a.display_max = display_top(a.map, kPixelQuantile);
+  return a;
+}
+
+Attribution integrated_attribution(const Model& m, const Tensor& x, int cls, const AttributionOptions& opt) {
+  const int H = int(x.dim(1)), W = int(x.dim(2)), C = int(x.dim(3));
+  Attribution a;
+  const Tensor base = opt.baseline.defined() ? opt.baseline : Tensor::zeros(x.shape());
+  const IntegratedGradients ig = integrated_gradients(m, x, base, cls, opt.steps, opt.batch, opt.progress);
+  a.score = ig.score;
+  a.baseline_score = ig.baseline_score;
+  a.attribution_sum = ig.sum;
+  // Per pixel: the sum over channels (its share of f(x) - f(x')), shown as a magnitude.
+  a.map = Tensor(Shape{H, W});
+  for (int64_t p = 0; p < int64_t(H) * W; ++p) {
+    double v = 0.0;
+    for (int c = 0; c < C; ++c) v += double(ig.attributions[p * C + c]);
+    a.map[p] = float(std::fabs(v));
+  }
+  a.quantity = "|attribution|";
+  a.display_max = display_top(a.map, kPixelQuantile);
+  return a;
+}
+
+// Grad-CAM (or ++) at opt.layer, the default layer when it is -1; fills layer and cam and returns
+// the CAM upsampled to the input's size.
+Tensor cam_at_input_size(const Model& m, const Tensor& x, int cls, const AttributionOptions& opt, bool plus_plus,
+                         Attribution& a) {
+  const int layer = opt.layer >= 0 ? opt.layer : default_cam_layer(m);
+  a.layer = m.layers.at(size_t(layer)).name;
+  a.cam = grad_cam(m, x, cls, layer, plus_plus);
+  return upsample_bilinear(a.cam, int(x.dim(1)), int(x.dim(2)));
+}
+
+Attribution cam_attribution(const Model& m, const Tensor& x, int cls, const AttributionOptions& opt, bool plus_plus) {
+  Attribution a;
+  a.map = cam_at_input_size(m, x, cls, opt, plus_plus, a);
+  a.score = score_of(m, x, cls);
+  a.quantity = plus_plus ? "Grad-CAM++" : "Grad-CAM";
+  a.display_max = display_top(a.map, 1.0);
+  return a;
+}
+
+Attribution gradcam_attribution(const Model& m, const Tensor& x, int cls, const AttributionOptions& opt) {
+  return cam_attribution(m, x, cls, opt, false);
+}
+
+Attribution gradcampp_attribution(const Model& m, const Tensor& x, int cls, const AttributionOptions& opt) {
+  return cam_attribution(m, x, cls, opt, true);
+}
+
+// The guided gradient, each pixel scaled by the upsampled Grad-CAM.
+Attribution guided_gradcam_attribution(const Model& m, const Tensor& x, int cls, const AttributionOptions& opt) {
+  const int H = int(x.dim(1)), W = int(x.dim(2)), C = int(x.dim(3));
+  Attribution a;
+  const Tensor up = cam_at_input_size(m, x, cls, opt, false, a);
+  std::vector<float> s;
+  const Tensor g = input_gradient(m, x, cls, &s, true);
+  a.score = s.at(0);
+  a.rgb = Tensor(Shape{H, W, C});
+  for (int64_t p = 0; p < int64_t(H) * W; ++p)
+    for (int c = 0; c < C; ++c) a.rgb[p * C + c] = g[p * C + c] * up[p];
+  a.map = channel_max_abs(a.rgb.reshape(Shape{1, H, W, C}));
+  a.quantity = "|guided x CAM|";
+  a.display_max = display_top(a.map, kPixelQuantile);
+  return a;
+}
+
+}  // namespace
+
+// ---- the table --------------------------------------------------------------------------------
+
+const std::vector<AttributionMethod>& attribution_methods() {
+  using M = AttributionMethod;
+  static const std::vector<AttributionMethod> kMethods = {
+      {"vanilla", "gradient", "|d score / d x|, max over the channels (Simonyan et al. 2014)", vanilla_attribution,
+       0u},
+      {"smoothgrad", "SmoothGrad",
+       "|mean of d score / d x over noisy copies x + N(0, sigma^2)|, max over the channels (Smilkov et al. 2017)",
+       smoothgrad_attribution, M::reads_samples | M::reads_batch},
+      {"integrated", "integrated gradients",
+       "|sum over the channels of (x - x') * mean of d score / d x on the line x' -> x| (Sundararajan et al. 2017)",
+       integrated_attribution, M::reads_steps | M::reads_batch},
+      {"guided", "guided backprop",
+       "|d score / d x| through guided ReLUs, max over the channels (Springenberg et al. 2015)", guided_attribution,
+       0u},
+      {"gradcam", "Grad-CAM",
+       "ReLU(sum_k w_k A_k), w_k = spatial mean of d score / d A_k, upsampled (Selvaraju et al. 2017)",
+       gradcam_attribution, M::reads_layer},
+      {"gradcampp", "Grad-CAM++", "the same with Grad-CAM++'s weights (Chattopadhyay et al. 2018)",
+       gradcampp_attribution, M::reads_layer},
+      {"guided-gradcam", "guided Grad-CAM", "guided backprop times the upsampled Grad-CAM",
+       guided_gradcam_attribution, M::reads_layer},
+  };
+  return kMethods;
+}
+
+const AttributionMethod* find_attribution_method(std::string_view name) {
+  for (const AttributionMethod& m : attribution_methods())
+    if (name == m.name) return &m;
+  return nullptr;
+}
+
+std::string attribution_method_names() {
+  std::string names;
+  for (const AttributionMethod& m : attribution_methods()) names += (names.empty() ? "" : ", ") + std::string(m.name);
+  return names;
+}
+
+const AttributionMethod& attribution_method(std::string_view name) {
+  if (const AttributionMethod* m = find_attribution_method(name)) return *m;
+  throw std::invalid_argument("unknown attribution method '" + std::string(name) +
+                              "' (valid: " + attribution_method_names() + ")");
+}
+
+Attribution compute_attribution(const Model& m, const Tensor& x, int cls, const AttributionOptions& opt) {
+  const AttributionMethod& method = attribution_method(opt.method);
+  check_single("attribution", x);
+  check_class(m, cls);
+  Attribution a = method.compute(m, x, cls, opt);
+  a.method = &method;
+  a.cls = cls;
+  return a;
+}
+
+}  // namespace convis
