@@ -2,7 +2,9 @@
 // Functional chains, Keras 2 and 3 forms), clear errors for what convis does not support.
 #include <cstdlib>
 #include <string>
+#include <vector>
 
+#include "engine/classifier.h"
 #include "engine/model.h"
 #include "engine/model_config.h"
 #include "engine/model_io.h"
@@ -174,4 +176,13 @@ TEST_CASE("weight aliases resolve under CONVIS_WEIGHTS_DIR, else the program def
   set_default_weights_dir(saved_default);
   if (!saved_env.empty()) setenv("CONVIS_WEIGHTS_DIR", saved_env.c_str(), 1);
   else unsetenv("CONVIS_WEIGHTS_DIR");
+}
+
+TEST_CASE("top_k: the k largest, largest first, k clipped to the length") {
+  const float v[6] = {0.1f, 0.7f, -2.f, 0.9f, 0.3f, 0.f};
+  CHECK(top_k(v, 6, 3) == std::vector<int>{3, 1, 4});
+  CHECK(top_k(v, 6, 1) == std::vector<int>{3});
+  CHECK(top_k(v, 6, 10) == std::vector<int>{3, 1, 4, 0, 5, 2});
+  CHECK(top_k(v, 0, 3).empty());
+  CHECK(top_k(v, 6, 0).empty());
 }

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/classifier.h"
 #include "engine/class_index.h"
 #include "engine/model_io.h"
 #include "engine/ops.h"
@@ -35,17 +36,9 @@ static int run_classify(const std::vector<std::string>& argv) {
 
   const Image img = load_image(image, m.input_c == 1 ? 1 : 3);
   const Tensor x = preprocess(resize_bilinear(img, m.built_h(), m.built_w()), pre);
-  Tensor probs;
-  {
-    NoGrad no_grad;
-    Var y = m.forward(Var::constant(x));
-    probs = m.outputs_probabilities() ? y.value() : softmax(y).value();
-  }
-  std::vector<int> order(static_cast<size_t>(K));
-  std::iota(order.begin(), order.end(), 0);
-  const int k = int(std::min<int64_t>(top, K));
-  std::partial_sort(order.begin(), order.begin() + k, order.end(),
-                    [&](int a, int b) { return probs[a] > probs[b]; });
+  const Tensor probs = class_probabilities(m, x);
+  const std::vector<int> order = top_k(probs.data(), K, int(std::min<int64_t>(top, K)));
+  const int k = int(order.size());
 
   if (args.has("json")) {
     nlohmann::json out = {{"image", image}, {"weights", weights_path}, {"preprocess", preprocess_name(pre)},

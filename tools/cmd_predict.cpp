@@ -6,6 +6,7 @@
 #include <numeric>
 #include <string>
 
+#include "engine/classifier.h"
 #include "engine/idx.h"
 #include "engine/model_io.h"
 #include "engine/ops.h"
@@ -97,16 +98,9 @@ int run_predict(const std::vector<std::string>& argv) {
     std::printf("%s: %s\n", args.get("image", "").c_str(), notes.c_str());
   }
 
-  Tensor probs;
-  {
-    NoGrad no_grad;
-    const Var y = m.forward(Var::constant(x));
-    probs = m.outputs_probabilities() ? y.value() : softmax(y).value();
-  }
-  std::vector<int> order(static_cast<size_t>(K));
-  std::iota(order.begin(), order.end(), 0);
-  const int k = int(std::min<int64_t>(top, K));
-  std::partial_sort(order.begin(), order.begin() + k, order.end(), [&](int a, int b) { return probs[a] > probs[b]; });
+  const Tensor probs = class_probabilities(m, x);
+  const std::vector<int> order = top_k(probs.data(), K, int(std::min<int64_t>(top, K)));
+  const int k = int(order.size());
   for (int r = 0; r < k; ++r) {
     const int c = order[size_t(r)];
     std::printf("%2d. %-2d %-14s %.4f%s\n", r + 1, c, names.name(c).c_str(), probs[c],

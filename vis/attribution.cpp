@@ -8,22 +8,13 @@
 #include <random>
 #include <stdexcept>
 
+#include "engine/classifier.h"
 #include "engine/ops.h"
 #include "vis/attribution_detail.h"
 
 namespace convis {
 
 namespace {
-
-// The layer whose output is the class score, and whether its softmax must be left out. Dropout and
-// Flatten after it change nothing (as Model::outputs_probabilities reads it).
-int score_layer(const Model& m, bool* drop_softmax) {
-  int j = int(m.layers.size()) - 1;
-  while (j > 0 && (m.layers[size_t(j)].type == LayerType::dropout || m.layers[size_t(j)].type == LayerType::flatten))
-    --j;
-  *drop_softmax = m.layers[size_t(j)].activation == Activation::softmax;
-  return *drop_softmax ? j : int(m.layers.size()) - 1;
-}
 
 // Backpropagates sum_n scores[n][cls] and returns d/d v. On any error the tape is cleared, so a
 // failed attribution leaves no half-recorded graph behind.
@@ -70,33 +61,6 @@ float score_of(const Model& m, const Tensor& x, int cls) {
 using namespace attribution_detail;
 
 // ---- scores and gradients -------------------------------------------------------------------
-
-Var class_scores_from(const Model& m, const Var& h, int first) {
-  bool drop_softmax = false;
-  const int last = score_layer(m, &drop_softmax);
-  const Var y = m.forward_from(h, first, last, drop_softmax);
-  if (y.shape().rank() != 2)
-    throw std::invalid_argument("model '" + m.name + "' ends in layer '" + m.layers.back().name + "' with output " +
-                                y.shape().str() + ", not class scores (N, K) (for VGG16 use the file with the top)");
-  return y;
-}
-
-Var class_scores(const Model& m, const Var& x) { return class_scores_from(m, x, 1); }
-
-int num_classes(const Model& m) {
-  const Shape& s = m.layers.back().output_shape;
-  if (s.rank() != 1)
-    throw std::invalid_argument("model '" + m.name + "' ends in layer '" + m.layers.back().name + "' with output " +
-                                s.str() + ", not class scores (for VGG16 use the file with the top)");
-  return int(s[0]);
-}
-
-int top_class(const Model& m, const Tensor& x) {
-  check_single("top_class", x);
-  NoGrad no_grad;
-  const Tensor s = class_scores(m, Var::constant(x)).value();
-  return int(std::max_element(s.data(), s.data() + s.numel()) - s.data());
-}
 
 Tensor input_gradient(const Model& m, const Tensor& x, int cls, std::vector<float>* scores, bool guided) {
   check_class(m, cls);

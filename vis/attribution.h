@@ -25,6 +25,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/classifier.h"
 #include "engine/model.h"
 #include "vis/render.h"
 
@@ -34,13 +35,7 @@ namespace convis {
 using ProgressFn = std::function<void(int64_t done, int64_t total)>;
 
 // ---- building blocks ------------------------------------------------------------------------
-// The scores attributions explain, (N, K): the model's logits, or the input of its final softmax.
-// Throws when the model does not end in class scores (e.g. VGG16 without its top).
-Var class_scores(const Model& m, const Var& x);
-// As class_scores, starting from h, the output of layer first - 1 (Grad-CAM's layer).
-Var class_scores_from(const Model& m, const Var& h, int first);
-int num_classes(const Model& m);
-int top_class(const Model& m, const Tensor& x);  // argmax of the scores of x:(1,H,W,C)
+// class_scores, num_classes and top_class: engine/classifier.h.
 
 // d score[cls] / d x for every sample of x:(N,H,W,C), as (N,H,W,C). scores, when given, receives
 // score[n][cls]. guided: with guided ReLUs (guided backpropagation).

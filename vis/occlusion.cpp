@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <stdexcept>
 
+#include "engine/classifier.h"
 #include "engine/ops.h"
 #include "vis/attribution.h"
 
@@ -33,15 +34,6 @@ Tensor occlude(const Tensor& pixels, int y, int x, int patch, Rgb fill) {
     for (int64_t j = std::max<int64_t>(x, 0); j < std::min<int64_t>(x + patch, W); ++j)
       for (int64_t c = 0; c < C; ++c) out[(i * W + j) * C + c] = C == 3 ? rgb[c] : grey;
   return out;
-}
-
-Tensor class_probabilities(const Model& m, const Tensor& x) {
-  NoGrad no_grad;
-  const Var y = m.forward(Var::constant(x));
-  if (y.shape().rank() != 2)
-    throw std::invalid_argument("model '" + m.name + "' ends in layer '" + m.layers.back().name + "' with output " +
-                                y.shape().str() + ", not class scores (for VGG16 use the file with the top)");
-  return m.outputs_probabilities() ? y.value() : softmax(y).value();
 }
 
 Occlusion occlusion_map(const Model& m, const Tensor& pixels, Preprocess pre, int cls, const OcclusionOptions& opt) {

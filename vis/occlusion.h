@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/classifier.h"
 #include "engine/model.h"
 #include "vis/image.h"
 #include "vis/render.h"
@@ -43,10 +44,6 @@ std::vector<int> occlusion_positions(int size, int patch, int stride);
 
 // A copy of pixels (H, W, C) with the patch at (y, x) (clipped at the border) set to fill.
 Tensor occlude(const Tensor& pixels, int y, int x, int patch, Rgb fill);
-
-// The class probabilities (N, K) of preprocessed inputs: the model's softmax output, or a softmax
-// over its logits. No gradient is recorded.
-Tensor class_probabilities(const Model& m, const Tensor& x);
 
 // pixels: the model-sized image (H, W, C) in 0..255. cls < 0: the top-1 class of the image.
 Occlusion occlusion_map(const Model& m, const Tensor& pixels, Preprocess pre, int cls, const OcclusionOptions& opt);
