@@ -1,4 +1,7 @@
-// vis_tool report and demo: the HTML gallery.
+// The report: plan_report, its sections and its page (vis/report.h), and vis_tool report and demo.
+//   - plan_report on the embedded model and on models built here, against the rules written out
+//     by hand: the blocks, the first conv layer, Grad-CAM's layer, the sizes, the sections.
+//   - A section function writes the files it returns, and its HTML shows each of them.
 //   - On the embedded Fashion-MNIST model: the page has every section, its tables hold Keras'
 //     parameter counts and the probabilities classify prints, the channels it maximises are the
 //     most active ones (checked against the engine's own forward pass), and every link resolves.
@@ -12,10 +15,13 @@
 #include <regex>
 #include <set>
 
+#include "engine/errors.h"
+#include "engine/model_config.h"
 #include "engine/model_io.h"
 #include "tests/cli_util.h"
 #include "vis/activations.h"
 #include "vis/image.h"
+#include "vis/report.h"
 
 using namespace convis;
 using namespace convis::test;
@@ -43,6 +49,223 @@ std::vector<int> most_active(const Model& m, const std::string& name, int k) {
 }
 
 }  // namespace
+
+namespace {
+
+using S = ReportSection;
+
+// A Sequential model from its layers' JSON, built, He-initialised (the filter range reads weights).
+Model sequential(const std::string& layers) {
+  Model m = model_from_config(R"({"class_name": "Sequential", "config": {"name": "built_here", "layers": [)" + layers + "]}}");
+  m.build();
+  init_he_normal(m, 1);
+  return m;
+}
+
+// 20x16 RGB in, two blocks (c2 before the pool, c3 before the global pool), 12 classes.
+const char* kTwelveClasses = R"(
+  {"class_name": "InputLayer", "config": {"name": "in", "batch_input_shape": [null, 20, 16, 3]}},
+  {"class_name": "Conv2D", "config": {"name": "c1", "filters": 8, "kernel_size": [3, 3], "padding": "same", "activation": "relu"}},
+  {"class_name": "Conv2D", "config": {"name": "c2", "filters": 4, "kernel_size": [3, 3], "padding": "same", "activation": "relu"}},
+  {"class_name": "MaxPooling2D", "config": {"name": "p1", "pool_size": [2, 2], "strides": [2, 2]}},
+  {"class_name": "Conv2D", "config": {"name": "c3", "filters": 6, "kernel_size": [3, 3], "activation": "relu"}},
+  {"class_name": "GlobalAveragePooling2D", "config": {"name": "g"}},
+  {"class_name": "Dense", "config": {"name": "d", "units": 12}})";
+
+}  // namespace
+
+TEST_CASE("plan_report: the embedded model gets every section, by the rules") {
+  const Model m = load_model("fashion");  // conv2d pool conv2d_1 pool conv2d_2 flatten dense dense_1
+  const ReportPlan p = plan_report(m, ReportOptions{});
+  CHECK(p.input_h == 28);
+  CHECK(p.input_w == 28);
+  CHECK(p.image_channels == 1);
+  CHECK(p.preprocess == Preprocess::unit);
+  CHECK(p.classifier);
+  CHECK(p.num_classes == 10);
+  CHECK(p.top_classes == 5);
+  CHECK(p.first_conv == m.layer_index("conv2d"));
+  CHECK(p.filter_first == 0);
+  CHECK(p.filter_last == 31);  // one input channel: all 32 kernels
+  // Each block ends before a pooling or flatten layer.
+  CHECK(p.block_ends == std::vector<int>{m.layer_index("conv2d"), m.layer_index("conv2d_1"), m.layer_index("conv2d_2")});
+  CHECK(p.block_maximize_size == std::vector<int>{28, 28, 28});  // min(28, 128): none is behind the Flatten
+  CHECK(p.class_maximize_size == 0);  // dense_1 is: the model's own size
+  CHECK(p.maximize_every_class);      // 10 classes
+  CHECK(p.gradcam_layer == m.layer_index("conv2d_2"));  // the last spatial layer
+  // A 7x7 patch (28 / 4) at stride 3 (28 / 8): corners 0, 3, ..., 21 on each axis.
+  CHECK(p.occlusion_patch == 7);
+  CHECK(p.occlusion_stride == 3);
+  CHECK(p.occlusion_positions == 8 * 8);
+  CHECK(p.sections == std::vector<S>{S::model, S::classification, S::filters, S::feature_maps, S::channels,
+                                     S::classes, S::gradcam, S::occlusion});
+
+  ReportOptions none;
+  none.per_block = 0;  // no maximisation
+  CHECK(plan_report(m, none).sections ==
+        std::vector<S>{S::model, S::classification, S::filters, S::feature_maps, S::gradcam, S::occlusion});
+  none = ReportOptions{};
+  none.iters = 0;
+  CHECK(!plan_report(m, none).has(S::channels));
+  CHECK(!plan_report(m, none).has(S::classes));
+}
+
+TEST_CASE("plan_report: a model built here, a model without class scores, a Dense stack") {
+  const Model m = sequential(kTwelveClasses);
+  ReportOptions o;
+  o.max_size = 12;
+  const ReportPlan p = plan_report(m, o);
+  CHECK(p.input_h == 20);
+  CHECK(p.input_w == 16);
+  CHECK(p.image_channels == 3);
+  CHECK(p.num_classes == 12);
+  CHECK(p.top_classes == 5);
+  CHECK(!p.maximize_every_class);  // more than 10 classes: the image's top 5
+  CHECK(p.first_conv == 1);        // c1
+  CHECK(p.filter_last == 7);
+  CHECK(p.block_ends == std::vector<int>{2, 4});  // c2 (before p1), c3 (before g)
+  CHECK(p.block_maximize_size == std::vector<int>{12, 12});  // min(max(20, 16), 12): no Flatten
+  CHECK(p.class_maximize_size == 12);
+  CHECK(p.gradcam_layer == 4);  // c3
+  // Patch 5 (20 / 4), stride 2 (20 / 8): rows 0, 2, ..., 16 (16 + 5 reaches 20): 9; columns
+  // 0, 2, ..., 12 (12 + 5 reaches 16): 7.
+  CHECK(p.occlusion_patch == 5);
+  CHECK(p.occlusion_stride == 2);
+  CHECK(p.occlusion_positions == 9 * 7);
+  CHECK(p.sections.size() == 8);
+
+  // Without the top: the sections that need no class scores.
+  const Model notop = sequential(R"(
+    {"class_name": "InputLayer", "config": {"name": "in", "batch_input_shape": [null, 9, 9, 5]}},
+    {"class_name": "Conv2D", "config": {"name": "a", "filters": 20, "kernel_size": [3, 3], "padding": "same"}},
+    {"class_name": "Conv2D", "config": {"name": "b", "filters": 2, "kernel_size": [3, 3]}})");
+  const ReportPlan q = plan_report(notop, ReportOptions{});
+  CHECK(!q.classifier);
+  CHECK(q.num_classes == 0);
+  CHECK(q.filter_last == 15);          // 5 input channels: the first 16 filters
+  CHECK(q.block_ends == std::vector<int>{2});  // no pooling: the last spatial layer
+  CHECK(q.gradcam_layer == -1);
+  CHECK(q.occlusion_positions == 0);
+  CHECK(q.sections == std::vector<S>{S::model, S::image, S::filters, S::feature_maps, S::channels});
+
+  // Pixels straight into Dense: no conv, no block, no Grad-CAM; classification and occlusion stay.
+  const Model dense = sequential(R"(
+    {"class_name": "InputLayer", "config": {"name": "in", "batch_input_shape": [null, 8, 8, 1]}},
+    {"class_name": "Flatten", "config": {"name": "f"}},
+    {"class_name": "Dense", "config": {"name": "d", "units": 3, "activation": "softmax"}})");
+  const ReportPlan r = plan_report(dense, ReportOptions{});
+  CHECK(r.first_conv == -1);
+  CHECK(r.block_ends.empty());
+  CHECK(r.gradcam_layer == -1);
+  CHECK(r.sections == std::vector<S>{S::model, S::classification, S::classes, S::occlusion});
+}
+
+TEST_CASE("plan_report: bad options name the parameter and the value, never a flag") {
+  const Model m = load_model("fashion");
+  auto parameter_of = [&](const ReportOptions& o) {
+    try {
+      plan_report(m, o);
+    } catch (const ParameterError& e) {
+      CHECK_MESSAGE(!contains(e.what(), "--"), e.what());
+      return e.parameter + ": " + e.what();
+    }
+    return std::string();
+  };
+  ReportOptions o;
+  o.iters = -1;
+  CHECK(contains(parameter_of(o), "iters: iters -1"));
+  o = ReportOptions{};
+  o.per_block = 65;
+  CHECK(contains(parameter_of(o), "per_block: per_block 65 must be in 0..64"));
+  o = ReportOptions{};
+  o.max_size = 0;
+  CHECK(contains(parameter_of(o), "max_size: max_size 0"));
+  Model unbuilt = vgg16(false);  // a free input size, not built
+  CHECK(contains(error_of([&] { plan_report(unbuilt, ReportOptions{}); }), "is not built"));
+}
+
+TEST_CASE("report sections: each writes the files it returns and its HTML shows them") {
+  const Model m = load_model("fashion");
+  ReportOptions o;
+  o.iters = 3;
+  o.per_block = 2;
+  const ReportPlan plan = plan_report(m, o);
+  std::vector<std::string> names = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                                    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
+  const ReportImage img = prepare_report_image(m, plan, kSneaker, load_image(kSneaker, plan.image_channels), names);
+  CHECK(img.class_name(img.top[0]) == "Sneaker");
+  REQUIRE(img.strongest.size() == 3);
+  CHECK(img.strongest[1] == most_active(m, "conv2d_1", 2));
+  CHECK(contains(error_of([&] { prepare_report_image(m, plan, kSneaker, load_image(kSneaker, 1), {"a", "b"}); }),
+                 "2 class names"));
+
+  const fs::path dir = temp_dir("report_sections");
+  std::vector<std::string> announced;
+  const ReportOutput out{dir.string(), [&](const std::string& f) { announced.push_back(f); }};
+  std::vector<Section> sections;
+  for (ReportSection s : {S::model, S::classification, S::filters, S::feature_maps, S::gradcam}) {
+    sections.push_back(draw_section(s, m, plan, img, out));
+    const Section& sec = sections.back();
+    INFO(report_section_name(s));
+    CHECK(contains(sec.html, "<h2>" + report::escape(sec.title) + "</h2>"));
+    for (const std::string& f : sec.files) {
+      CHECK_MESSAGE(contains(sec.html, "<img src=\"" + f + "\""), f);
+      CHECK_MESSAGE(fs::file_size(dir / f) > 100, f);
+    }
+  }
+  CHECK(sections[0].files.empty());
+  CHECK(contains(sections[0].html, "Total params: 93,322"));
+  CHECK(sections[1].files == std::vector<std::string>{"image.png"});
+  CHECK(contains(sections[1].html, "<td>1</td><td>Sneaker</td>"));
+  CHECK(sections[2].files == std::vector<std::string>{"filters_conv2d.png"});
+  CHECK(sections[3].files == std::vector<std::string>{"activations_conv2d.png", "activations_conv2d_1.png",
+                                                      "activations_conv2d_2.png"});
+  CHECK(sections[4].files == std::vector<std::string>{"gradcam.png"});
+  CHECK(announced.size() == 6);  // every file, as it was written
+
+  // The page: every section in order, the note, the made-by line, everything escaped.
+  PageInfo info;
+  info.model_name = m.name;
+  info.weights = "/w/fashion_cnn.h5";
+  info.image = kSneaker;
+  info.made_by = "a test";
+  info.seconds = 1.4;
+  info.note = "<b>";
+  const std::string html = report_page(info, sections);
+  size_t at = 0;
+  for (const Section& s : sections) {
+    const size_t here = html.find(s.html);
+    CHECK(here != std::string::npos);
+    CHECK(here >= at);
+    at = here;
+  }
+  CHECK(contains(html, "<h1>How fashion_cnn (model 'sequential') sees 0009_sneaker.png</h1>"));
+  CHECK(contains(html, "made by a test in 1 s</p>"));
+  CHECK(contains(html, "<p class=note>&lt;b&gt;</p>"));
+  fs::remove_all(dir);
+}
+
+TEST_CASE("report: a Dense stack on the pixels gets the sections it can have") {
+  // No spatial layer but the input: no filters, feature maps or Grad-CAM (which has no layer to
+  // look at), but classification, the maximised classes and occlusion.
+  const fs::path dir = temp_dir("report_dense");
+  Model m = sequential(R"(
+    {"class_name": "InputLayer", "config": {"name": "in", "batch_input_shape": [null, 28, 28, 1]}},
+    {"class_name": "Flatten", "config": {"name": "f"}},
+    {"class_name": "Dense", "config": {"name": "d", "units": 10, "activation": "softmax"}})");
+  save_model(m, (dir / "dense_only.h5").string());
+  const CliResult r = run_vis_tool({"report", "--weights", (dir / "dense_only.h5").string(), "--image", kSneaker,
+                                    "--out", (dir / "out").string(), "--iters", "2", "--per-block", "2"});
+  INFO(r.err);
+  REQUIRE(r.rc == 0);
+  const std::string html = slurp(dir / "out" / "index.html");
+  CHECK(contains(html, "<h2>Classification</h2>"));
+  CHECK(contains(html, "<h2>What the network thinks the classes look like</h2>"));
+  CHECK(contains(html, "<h2>Where the network looks: occlusion</h2>"));
+  CHECK(!contains(html, "Grad-CAM"));
+  CHECK(!contains(html, "Feature maps"));
+  fs::remove_all(dir);
+}
 
 TEST_CASE("report: the fashion model's page has every section with the right numbers") {
   const fs::path dir = temp_dir("report_fashion");

@@ -34,6 +34,7 @@ std::string flag_of(const std::string& parameter) {
   static const std::pair<const char*, const char*> kFlags[] = {
       {"input_size", "--input-size"}, {"stride", "--stride"}, {"pad", "--pad"},
       {"at", "--at"},                 {"filter", "--filter"}, {"max_pixels", "--max-pixels"},
+      {"iters", "--iters"},           {"per_block", "--per-block"},
   };
   for (const auto& [param, flag] : kFlags)
     if (parameter == param) return flag;
