@@ -1,6 +1,7 @@
-// The kernels behind the loss, normalisation, reduction, global pooling and layout ops, each
+// The kernels behind the loss, normalisation, reduction, global pooling, layout and CAM ops, each
 // against its slow twin, a hand-computed example or a defining property. (The ops' gradients are
 // checked by central differences in test_ops_grad.cpp.)
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <new>
@@ -10,6 +11,8 @@
 #include <doctest/doctest.h>
 
 #include "kernels/batch_norm.h"
+#include "kernels/cam.h"
+#include "kernels/gemm.h"
 #include "kernels/layout.h"
 #include "kernels/pool2d.h"
 #include "kernels/reduce.h"
@@ -219,4 +222,61 @@ TEST_CASE("thread scratch: aligned, reused while big enough, one buffer per slot
   float* c = thread_scratch(ScratchSlot::winograd_u, 16);
   REQUIRE(c != nullptr);
   c[15] = 1.f;
+}
+
+TEST_CASE("CAM kernels: Grad-CAM and Grad-CAM++ weights on a hand-computed example, the map is relu(A w)") {
+  // Two positions, two channels. A = [[1,2],[3,4]], G = [[0.5,-1],[1.5,1]] (rows are positions).
+  const float A[] = {1.f, 2.f, 3.f, 4.f};
+  const float G[] = {0.5f, -1.f, 1.5f, 1.f};
+  float w[2];
+  grad_cam_weights(G, w, 2, 2);  // the mean of G over positions
+  CHECK(w[0] == doctest::Approx(1.0));
+  CHECK(w[1] == doctest::Approx(0.0));
+  // sum_p A = (4, 6). Channel 0: alpha = .25/(.5 + 4*.125) = .25 and 2.25/(4.5 + 4*3.375) = .125,
+  // w0 = .25*.5 + .125*1.5 = .3125. Channel 1: relu(-1) = 0, then alpha = 1/(2 + 6) = .125, w1 = .125.
+  grad_cam_pp_weights(A, G, w, 2, 2);
+  CHECK(w[0] == doctest::Approx(0.3125));
+  CHECK(w[1] == doctest::Approx(0.125));
+  const float Z[] = {0.f, 0.f, 0.f, 0.f};  // zero gradient: alpha is 0, not NaN
+  grad_cam_pp_weights(A, Z, w, 2, 2);
+  CHECK(w[0] == 0.f);
+  CHECK(w[1] == 0.f);
+  const float mixed[] = {2.f, -0.5f};
+  float cam[2];
+  cam_combine(A, mixed, cam, 2, 2);  // 2 - 1 = 1, 6 - 2 = 4
+  CHECK(cam[0] == doctest::Approx(1.0));
+  CHECK(cam[1] == doctest::Approx(4.0));
+  const float negative[] = {-1.f, 0.f};
+  cam_combine(A, negative, cam, 2, 2);  // clipped at 0
+  CHECK(cam[0] == 0.f);
+  CHECK(cam[1] == 0.f);
+
+  // A random layer: the map is the matrix product A w, clipped at zero, and the Grad-CAM weights are
+  // 1/HW times G^T 1.
+  const int64_t HW = 49, K = 37;
+  const std::vector<float> a = random_vector(HW * K, 11), g = random_vector(HW * K, 12);
+  std::vector<float> weights(static_cast<size_t>(K)), ones(static_cast<size_t>(HW), 1.f / float(HW)), ref_w(static_cast<size_t>(K));
+  grad_cam_weights(g.data(), weights.data(), HW, K);
+  GemmArgs gw;
+  gw.trans_a = true; gw.M = K; gw.N = 1; gw.K = HW;
+  gw.A = g.data(); gw.lda = K; gw.B = ones.data(); gw.ldb = 1; gw.C = ref_w.data(); gw.ldc = 1;
+  gemm_f32_ref(gw);
+  CHECK(max_abs_diff(weights, ref_w) < 1e-6f);
+  std::vector<float> map(static_cast<size_t>(HW)), ref(static_cast<size_t>(HW));
+  cam_combine(a.data(), weights.data(), map.data(), HW, K);
+  GemmArgs gm;
+  gm.M = HW; gm.N = 1; gm.K = K;
+  gm.A = a.data(); gm.lda = K; gm.B = weights.data(); gm.ldb = 1; gm.C = ref.data(); gm.ldc = 1;
+  gemm_f32_ref(gm);
+  for (float& v : ref) v = std::max(v, 0.f);
+  CHECK(max_abs_diff(map, ref) < 1e-6f);
+}
+
+TEST_CASE("channel_max_abs kernel: the largest |g| over the channels of each pixel") {
+  const float g[] = {0.5f, -3.f, 2.f,   -0.f, 0.f, 0.f,   1.f, -1.f, 0.25f};
+  float out[3];
+  channel_max_abs(g, out, 3, 3);
+  CHECK(out[0] == 3.f);
+  CHECK(out[1] == 0.f);
+  CHECK(out[2] == 1.f);
 }

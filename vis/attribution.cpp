@@ -10,6 +10,8 @@
 
 #include "engine/classifier.h"
 #include "engine/ops.h"
+#include "kernels/cam.h"
+#include "kernels/elementwise.h"
 #include "vis/attribution_detail.h"
 
 namespace convis {
@@ -96,8 +98,7 @@ Tensor smoothgrad(const Model& m, const Tensor& x, int cls, int samples, float n
     for (int k = 0; k < b; ++k)
       for (int64_t i = 0; i < n; ++i) noisy[k * n + i] = x[i] + sigma * gauss(rng);
     const Tensor g = input_gradient(m, noisy, cls);
-    for (int k = 0; k < b; ++k)
-      for (int64_t i = 0; i < n; ++i) mean_grad[i] += g[k * n + i];
+    for (int k = 0; k < b; ++k) accumulate(g.data() + k * n, mean_grad.data(), n);
     done += b;
     if (progress) progress(done, samples);
   }
@@ -120,8 +121,7 @@ IntegratedGradients integrated_gradients(const Model& m, const Tensor& x, const 
       for (int64_t i = 0; i < n; ++i) path[k * n + i] = baseline[i] + alpha * (x[i] - baseline[i]);
     }
     const Tensor g = input_gradient(m, path, cls);
-    for (int k = 0; k < b; ++k)
-      for (int64_t i = 0; i < n; ++i) sum_grad[i] += g[k * n + i];
+    for (int k = 0; k < b; ++k) accumulate(g.data() + k * n, sum_grad.data(), n);
     done += b;
     if (progress) progress(done, steps);
   }
@@ -178,30 +178,11 @@ Tensor grad_cam(const Model& m, const Tensor& x, int cls, int layer, bool plus_p
 
   // A, G: (1, h, w, K)
   const int64_t h = A.dim(1), w = A.dim(2), K = A.dim(3), hw = h * w;
-  Tensor weights = Tensor::zeros(Shape{K});
-  if (!plus_plus) {
-    for (int64_t p = 0; p < hw; ++p)
-      for (int64_t k = 0; k < K; ++k) weights[k] += G[p * K + k];
-    for (int64_t k = 0; k < K; ++k) weights[k] /= float(hw);
-  } else {
-    std::vector<double> sum_a(size_t(K), 0.0);
-    for (int64_t p = 0; p < hw; ++p)
-      for (int64_t k = 0; k < K; ++k) sum_a[size_t(k)] += double(A[p * K + k]);
-    for (int64_t p = 0; p < hw; ++p)
-      for (int64_t k = 0; k < K; ++k) {
-        const double g = G[p * K + k];
-        const double g2 = g * g, g3 = g2 * g;
-        const double denom = 2.0 * g2 + sum_a[size_t(k)] * g3;
-        const double alpha = g != 0.0 && denom != 0.0 ? g2 / denom : 0.0;
-        weights[k] += float(alpha * std::max(g, 0.0));
-      }
-  }
+  Tensor weights(Shape{K});
+  if (plus_plus) grad_cam_pp_weights(A.data(), G.data(), weights.data(), hw, K);
+  else grad_cam_weights(G.data(), weights.data(), hw, K);
   Tensor cam(Shape{h, w});
-  for (int64_t p = 0; p < hw; ++p) {
-    double v = 0.0;
-    for (int64_t k = 0; k < K; ++k) v += double(weights[k]) * double(A[p * K + k]);
-    cam[p] = float(std::max(v, 0.0));
-  }
+  cam_combine(A.data(), weights.data(), cam.data(), hw, K);
   if (channel_weights) *channel_weights = weights;
   return cam;
 }
@@ -241,11 +222,7 @@ Tensor channel_max_abs(const Tensor& g) {
   check_single("channel_max_abs", g);
   const int64_t H = g.dim(1), W = g.dim(2), C = g.dim(3);
   Tensor out(Shape{H, W});
-  for (int64_t p = 0; p < H * W; ++p) {
-    float v = 0.f;
-    for (int64_t c = 0; c < C; ++c) v = std::max(v, std::fabs(g[p * C + c]));
-    out[p] = v;
-  }
+  convis::channel_max_abs(g.data(), out.data(), H * W, C);
   return out;
 }
 
