@@ -4,6 +4,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "engine/buffer_cache.h"
 #include "engine/ops.h"
 #include "kernels/conv2d.h"
 #include "kernels/elementwise.h"

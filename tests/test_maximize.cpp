@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "engine/buffer_cache.h"
 #include "engine/model_io.h"
 #include "engine/ops_image.h"
 #include "kernels/warp.h"
@@ -316,11 +317,11 @@ TEST_CASE("maximize: chunks of the batch size bound the memory of many filters")
   opt.batch = 2;
   opt.size = 32;
   auto peak_of = [&](const std::vector<int>& filters) {
-    const int64_t base = Tensor::live_bytes();
+    const int64_t base = buffer_cache::live_bytes();
     int64_t peak = 0;
     Maximizer(m, "conv1", opt).run(filters, [&](int, const std::vector<int>& f, const std::vector<float>&) {
       CHECK(f.size() <= 2);
-      peak = std::max(peak, Tensor::live_bytes() - base);
+      peak = std::max(peak, buffer_cache::live_bytes() - base);
     }, [](MaximizeResult&&) {});
     return peak;
   };
@@ -511,7 +512,7 @@ TEST_CASE("maximize: overlapping Maximizers on one model, ended out of order, st
   MaximizeOptions opt;
   opt.method = MaximizeMethod::seed;
   opt.size = 12;
-  const double headroom = Tensor::cache_headroom();
+  const double headroom = buffer_cache::headroom();
   const Tensor x = convis::test::random_tensor(Shape{2, 12, 12, 3}, 77u, 0.f, 1.f);
   Tensor g_alone, g_after;
   {
@@ -520,9 +521,9 @@ TEST_CASE("maximize: overlapping Maximizers on one model, ended out of order, st
   }
   auto a = std::make_unique<Maximizer>(m, "conv2", opt);
   auto b = std::make_unique<Maximizer>(m, "conv2", opt);
-  CHECK(Tensor::cache_headroom() == doctest::Approx(1.25));
+  CHECK(buffer_cache::headroom() == doctest::Approx(1.25));
   a.reset();  // restores trainable weights while b still runs
-  CHECK(Tensor::cache_headroom() == doctest::Approx(1.25));
+  CHECK(buffer_cache::headroom() == doctest::Approx(1.25));
   b->input_gradient(x, {1, 3}, &g_after);  // the full output path now: same gradient
   REQUIRE(g_after.shape() == g_alone.shape());
   double diff = 0, scale = 0;
@@ -533,5 +534,5 @@ TEST_CASE("maximize: overlapping Maximizers on one model, ended out of order, st
   REQUIRE(scale > 0);
   CHECK(diff / scale < 1e-5);
   b.reset();
-  CHECK(Tensor::cache_headroom() == doctest::Approx(headroom));
+  CHECK(buffer_cache::headroom() == doctest::Approx(headroom));
 }

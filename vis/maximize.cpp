@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <mutex>
 #include <random>
 #include <stdexcept>
 
@@ -89,12 +88,6 @@ uint64_t splitmix64(uint64_t x) {
 }
 
 // Every random number a filter's image uses comes from this stream.
-// The tensor cache's headroom while any Maximizer lives (see the constructor), and what it was
-// before the first of them.
-std::mutex g_headroom_mu;
-int g_maximizers = 0;
-double g_saved_headroom = Tensor::kDefaultCacheHeadroom;
-
 std::mt19937_64 filter_rng(uint64_t seed, int filter) { return std::mt19937_64(splitmix64(seed ^ splitmix64(uint64_t(filter)))); }
 
 // The batch objective: image b's value is the mean over (H, W) of channel filters[b] (or unit
@@ -190,17 +183,6 @@ Maximizer::Maximizer(const Model& m, const std::string& layer, const MaximizeOpt
   for (const Layer& l : model_.layers)
     for (const Var& v : l.weights) was_trainable_.push_back(v.requires_grad());
   model_.set_trainable(false);
-  // The tensor cache stays within 1.25 x the step's own peak (engine/tensor.cpp). Measured on
-  // VGG16 at 96x96, 2 threads: block5_conv3 batch 16 peaks at 366 MB resident instead of 504 MB
-  // (2 x) for about the same step time; at 1 x it is 303 MB, but a batch-1 step then re-faults
-  // its blocks every time and takes 91 ms instead of 60.
-  {
-    const std::lock_guard<std::mutex> lock(g_headroom_mu);
-    if (g_maximizers++ == 0) {
-      g_saved_headroom = Tensor::cache_headroom();
-      Tensor::set_cache_headroom(1.25);
-    }
-  }
   // Only each image's own channel of a Conv2D target is computed, forward and backward.
   select_ = model_.can_select_channels(int(model_.layers.size()) - 1, pre_activation_);
 }
@@ -255,10 +237,6 @@ std::vector<float> Maximizer::input_gradient(const Tensor& x, const std::vector<
 }
 
 Maximizer::~Maximizer() {
-  {
-    const std::lock_guard<std::mutex> lock(g_headroom_mu);
-    if (--g_maximizers == 0) Tensor::set_cache_headroom(g_saved_headroom);
-  }
   size_t k = 0;
   for (const Layer& l : model_.layers)
     for (const Var& v : l.weights) v.set_requires_grad(was_trainable_[k++]);
