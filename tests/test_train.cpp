@@ -249,6 +249,98 @@ TEST_CASE("adam: several steps on a two-parameter problem match a double-precisi
   CHECK(x[1] < -0.5);
 }
 
+TEST_CASE("adam: maximize on f takes exactly the steps of minimising -f (keras and textbook arithmetic)") {
+  // f = sum(c * theta^2) + sum(theta): a non-trivial gradient 2 c theta + 1, negated exactly by
+  // mul_scalar(f, -1) in backward.
+  const Var c = Var::constant(Tensor::from({5}, {0.5f, -1.5f, 3.f, 1e-3f, -0.25f}));
+  const std::vector<float> start = {0.3f, -2.f, 1.f, 1e-6f, 7.f};
+  for (Adam::Arithmetic a : {Adam::Arithmetic::keras, Adam::Arithmetic::textbook}) {
+    CAPTURE(int(a));
+    Var up = Var::param(Tensor::from({5}, start)), down = Var::param(Tensor::from({5}, start));
+    Adam::Options o;
+    o.learning_rate = 0.05f;
+    o.arithmetic = a;
+    Adam descend({down}, o);
+    o.maximize = true;
+    Adam ascend({up}, o);
+    auto f = [&](const Var& x) { return add(sum(mul(c, mul(x, x))), sum(x)); };
+    for (int t = 0; t < 12; ++t) {
+      ascend.zero_grad();
+      Tape::current().backward(f(up));
+      ascend.step();
+      descend.zero_grad();
+      Tape::current().backward(mul_scalar(f(down), -1.f));
+      descend.step();
+      for (int64_t i = 0; i < 5; ++i) {
+        CHECK(up.value()[i] == down.value()[i]);  // exactly, not approximately
+        CHECK(ascend.m(0)[i] == descend.m(0)[i]);
+        CHECK(ascend.v(0)[i] == descend.v(0)[i]);
+      }
+    }
+    // Ascent really went up: f grew.
+    const float f0 = f(Var::constant(Tensor::from({5}, start))).value().item();
+    CHECK(f(up).value().item() > f0);
+    Tape::current().clear();
+  }
+}
+
+TEST_CASE("adam: each arithmetic is its loop, bit for bit (keras: training; textbook: activation maximisation)") {
+  const int64_t n = 257;
+  const Tensor g0 = convis::test::random_tensor({n}, 21, -3.f, 3.f);
+  for (bool maximize : {false, true})
+    for (Adam::Arithmetic a : {Adam::Arithmetic::keras, Adam::Arithmetic::textbook}) {
+      CAPTURE(maximize);
+      CAPTURE(int(a));
+      const bool keras = a == Adam::Arithmetic::keras;
+      Adam::Options o;
+      o.learning_rate = keras ? 0.001f : 0.05f;
+      o.epsilon = keras ? 1e-7f : 1e-8f;
+      o.maximize = maximize;
+      o.arithmetic = a;
+      Var p = Var::param(convis::test::random_tensor({n}, 22));
+      Tensor x = p.value().clone(), m = Tensor::zeros({n}), v = Tensor::zeros({n});
+      Adam opt({p}, o);
+      for (int it = 0; it < 6; ++it) {
+        Tensor& g = p.grad_buffer();
+        for (int64_t i = 0; i < n; ++i) g[i] = g0[i] * float(it + 1) * (i % 3 ? 1.f : 1e-4f);
+        opt.step();
+        if (keras) {  // engine/optim.cpp before the options, float betas as Keras holds them
+          const float b1 = 0.9f, b2 = 0.999f;
+          const float lr_t = float(double(o.learning_rate) * std::sqrt(1.0 - std::pow(double(b2), it + 1.0)) /
+                                   (1.0 - std::pow(double(b1), it + 1.0)));
+          for (int64_t i = 0; i < n; ++i) {
+            const float gi = maximize ? -g[i] : g[i];
+            m[i] += (gi - m[i]) * (1.f - b1);
+            v[i] += (gi * gi - v[i]) * (1.f - b2);
+            x[i] -= lr_t * m[i] / (std::sqrt(v[i]) + o.epsilon);
+          }
+        } else {  // vis/maximize.cpp's lucid step before it used this Adam (always ascending there)
+          const double b1 = 0.9, b2 = 0.999, eps = 1e-8, t = it + 1;
+          const float lr_t = float(o.learning_rate * std::sqrt(1.0 - std::pow(b2, t)) / (1.0 - std::pow(b1, t)));
+          for (int64_t i = 0; i < n; ++i) {
+            const float gi = maximize ? g[i] : -g[i];  // that loop's ascent gradient
+            m[i] = float(b1) * m[i] + float(1.0 - b1) * gi;
+            v[i] = float(b2) * v[i] + float(1.0 - b2) * gi * gi;
+            x[i] += lr_t * m[i] / (std::sqrt(v[i]) + float(eps));
+          }
+        }
+        int64_t differ = 0;
+        for (int64_t i = 0; i < n; ++i) differ += p.value()[i] != x[i];
+        CHECK(differ == 0);
+      }
+    }
+}
+
+TEST_CASE("adam: bad options are refused naming them") {
+  Var p = Var::param(Tensor::zeros({2}));
+  Adam::Options o;
+  o.beta_2 = 0.999999999;  // 1.0f in float: 1 - beta_2^t would be 0
+  CHECK(contains(error_of([&] { Adam({p}, o); }), "beta_2 1.000000"));
+  o.beta_2 = 0.999;
+  o.learning_rate = 0.f;
+  CHECK(contains(error_of([&] { Adam({p}, o); }), "expected lr > 0"));
+}
+
 // ---- the model and the training loop ----------------------------------------------------------
 
 TEST_CASE("tutorial cnn: Keras names and parameter counts and Glorot init") {
