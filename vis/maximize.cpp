@@ -47,37 +47,6 @@ std::vector<float> fourier_scale(int h, int w) {
   return s;
 }
 
-void preprocess_affine(Preprocess p, int channels, Tensor* m, Tensor* b) {
-  const int C = channels;
-  *m = Tensor::zeros(Shape{C, C});
-  *b = Tensor::zeros(Shape{C});
-  const float bgr_mean[3] = {103.939f, 116.779f, 123.68f};
-  const float rgb_mean[3] = {0.485f, 0.456f, 0.406f}, rgb_std[3] = {0.229f, 0.224f, 0.225f};
-  Tensor& M = *m;
-  Tensor& B = *b;
-  for (int k = 0; k < C; ++k) {  // output channel k
-    switch (p) {
-      case Preprocess::caffe:  // BGR: output k reads input 2 - k, minus the BGR mean
-        M[(C == 3 ? 2 - k : k) * C + k] = 1.f;
-        B[k] = -(C == 3 ? bgr_mean[k] : bgr_mean[1]);
-        break;
-      case Preprocess::unit: M[k * C + k] = 1.f / 255.f; break;
-      case Preprocess::tf:
-        M[k * C + k] = 1.f / 127.5f;
-        B[k] = -1.f;
-        break;
-      case Preprocess::torch:
-        if (C == 3) {
-          M[k * C + k] = 1.f / (255.f * rgb_std[k]);
-          B[k] = -rgb_mean[k] / rgb_std[k];
-        } else {
-          M[k * C + k] = 1.f / 255.f;
-        }
-        break;
-    }
-  }
-}
-
 namespace {
 
 uint64_t splitmix64(uint64_t x) {
@@ -284,8 +253,7 @@ std::vector<MaximizeResult> Maximizer::run_batch(const std::vector<int>& filters
   Tensor params(pshape);
   const int64_t per = params.numel() / B;
   // The ImageNet mean colour (RGB; grey: its mean), where yosinski starts and decays towards.
-  const float mean_rgb[3] = {123.68f, 116.779f, 103.939f};
-  auto mean_pixel = [&](int64_t c) { return C == 3 ? mean_rgb[c] : 116.779f; };
+  auto mean_pixel = [&](int64_t c) { return imagenet_mean_pixel(int(c), int(C)); };
   for (int64_t b = 0; b < B; ++b) {
     float* p = params.data() + b * per;
     std::uniform_real_distribution<float> unit(0.f, 1.f);

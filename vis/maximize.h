@@ -165,10 +165,6 @@ extern const float kColorCorrelationSqrt[3][3];
 // sqrt(h w) / max(|f|, 1 / max(h, w)), |f| the frequency in cycles per pixel.
 std::vector<float> fourier_scale(int h, int w);
 
-// A keras.applications preprocessing mode as a per-pixel affine map of pixel values (0..255):
-// input = pixels M + b, M:(C, C), b:(C) (what preprocess() in vis/image.h computes).
-void preprocess_affine(Preprocess p, int channels, Tensor* m, Tensor* b);
-
 // How much of an image is high-frequency detail. Both are 0 for a constant image.
 // high_frequency_fraction: of the spectral power of the mean-removed channels, the share at
 //   radial frequencies above half the Nyquist frequency (|f| > 0.25 cycles/pixel); white noise
