@@ -96,7 +96,7 @@ TEST_CASE("adam: maximize on f takes exactly the steps of minimising -f (keras a
   }
 }
 
-TEST_CASE("adam: each arithmetic is its loop, bit for bit (keras: training; textbook: activation maximisation)") {
+TEST_CASE("adam: each arithmetic is its loop, bit for bit (keras for training, textbook for activation maximisation)") {
   const int64_t n = 257;
   const Tensor g0 = convis::test::random_tensor({n}, 21, -3.f, 3.f);
   for (bool maximize : {false, true})
