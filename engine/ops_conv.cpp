@@ -3,6 +3,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "engine/buffer_cache.h"
 #include "engine/ops.h"
 #include "engine/ops_fused.h"
 #include "kernels/conv2d.h"

@@ -31,13 +31,27 @@ std::vector<Var> model_params(const Model& m);
 // the uncorrected sqrt(v), not Algorithm 1's m_hat / (sqrt(v_hat) + epsilon): the two differ when
 // sqrt(v) is not large next to epsilon (tiny gradients). PyTorch's Adam is Algorithm 1 (and its
 // default epsilon is 1e-8). alpha is computed in double (Keras: float32), m, v, theta in float.
+//
+// maximize: gradient ascent on the loss, as torch.optim.Adam(maximize=True): the update uses -g,
+// so the steps on f are exactly those of minimising -f (activation maximisation uses this).
+//
+// arithmetic: the same formula rounded two ways (results differ in the last bits only):
+//   keras     the betas rounded to float32 first (Keras' hyperparameters are float32), and the
+//             moments updated as m += (g - m) * (1 - beta1), as above;
+//   textbook  the betas in double (so 1 - beta2^t in alpha uses 0.999, not 0.999f), and the
+//             moments as written, m = beta1 m + (1 - beta1) g, v = beta2 v + ((1 - beta2) g) g,
+//             each factor rounded to float: what activation maximisation (Lucid's recipe, lr 0.05,
+//             epsilon 1e-8) has always computed, kept so that its pictures stay bit for bit.
 class Adam {
  public:
+  enum class Arithmetic { keras, textbook };
   struct Options {
     float learning_rate = 0.001f;
-    float beta_1 = 0.9f;
-    float beta_2 = 0.999f;
+    double beta_1 = 0.9;
+    double beta_2 = 0.999;
     float epsilon = 1e-7f;
+    bool maximize = false;
+    Arithmetic arithmetic = Arithmetic::keras;
   };
 
   explicit Adam(std::vector<Var> params);

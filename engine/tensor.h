@@ -1,7 +1,8 @@
 #pragma once
 // Tensor: float32, contiguous, 64-byte aligned, row-major. Images are NHWC (rank 4); the rank
 // is 0 (a scalar) to 4. A Tensor is a cheap handle: copies share the buffer (like a NumPy view
-// of the whole array); clone() makes a deep copy.
+// of the whole array); clone() makes a deep copy. Buffers come from engine/buffer_cache.h, which
+// recycles large ones and counts the live bytes.
 #include <array>
 #include <cstdint>
 #include <initializer_list>
@@ -66,31 +67,10 @@ class Tensor {
   void zero() { fill(0.f); }
   std::vector<float> to_vector() const;
 
-  // Bytes held by all live tensor buffers in the process (for memory tests and reports).
-  static int64_t live_bytes();
-  // The largest live_bytes() has been in this process.
-  static int64_t peak_live_bytes();
-  // Freed buffers of 256 KiB or more are kept for reuse by the next tensor of the same byte size
-  // (a loop allocates the same shapes every step; fresh pages cost a page fault each). The cache
-  // holds at most the limit (default kDefaultCacheLimit; 0 frees it and turns it off) and never
-  // more than headroom x peak_live_bytes() - live_bytes(), so live + cached tensor memory stays
-  // within that multiple of the program's own peak (default 2; activation maximisation uses 1.25);
-  // oldest blocks are freed first. Its bytes are not live_bytes().
-  static constexpr int64_t kDefaultCacheLimit = int64_t(1) << 30;
-  static constexpr double kDefaultCacheHeadroom = 2.0;
-  static int64_t cached_bytes();
-  static void set_cache_limit(int64_t bytes);
-  static double cache_headroom();
-  static void set_cache_headroom(double factor);  // at least 1; trims the cache at once
-
  private:
   Shape shape_;
   std::shared_ptr<float> data_;
 };
-
-// Raw 64-byte aligned storage of `bytes` from the tensors' recycling allocator (counted in
-// live_bytes), for side data that is not a float tensor, such as max pooling's int32 argmax.
-std::shared_ptr<void> allocate_buffer(int64_t bytes);
 
 // Throws std::invalid_argument "<what>: shapes (a) and (b) do not match" unless a == b.
 void check_same_shape(const char* what, const Shape& a, const Shape& b);

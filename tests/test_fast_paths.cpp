@@ -9,8 +9,11 @@
 #include <cstdio>
 #include <cmath>
 #include <cstdint>
+#include <memory>
+#include <stdexcept>
 #include <vector>
 
+#include "engine/buffer_cache.h"
 #include "engine/model.h"
 #include "engine/ops.h"
 #include "kernels/conv2d.h"
@@ -181,35 +184,79 @@ TEST_CASE("maxpool 2x2 stride 2: the definition, first maximum on ties, and the 
 }
 
 TEST_CASE("tensor buffers: a freed large buffer is reused by the next of its size / the limit bounds the cache") {
-  Tensor::set_cache_limit(Tensor::kDefaultCacheLimit);
+  buffer_cache::set_limit(buffer_cache::kDefaultLimit);
   const Shape big{1, 256, 256, 4};  // 1 MiB
-  const int64_t live0 = Tensor::live_bytes();
+  const int64_t live0 = buffer_cache::live_bytes();
   const float* first = nullptr;
   {
     Tensor t(big);
     first = t.data();
-    CHECK(Tensor::live_bytes() - live0 == big.numel() * 4);
+    CHECK(buffer_cache::live_bytes() - live0 == big.numel() * 4);
   }
-  CHECK(Tensor::live_bytes() == live0);  // cached bytes are not live
-  CHECK(Tensor::cached_bytes() >= big.numel() * 4);
+  CHECK(buffer_cache::live_bytes() == live0);  // cached bytes are not live
+  CHECK(buffer_cache::cached_bytes() >= big.numel() * 4);
   {
     const Tensor again = Tensor::zeros(big);
     CHECK(again.data() == first);  // the same block, taken back from the cache
     CHECK(again[0] == 0.f);
     CHECK(again[big.numel() - 1] == 0.f);
   }
-  Tensor::set_cache_limit(0);  // frees the cache and turns it off
-  CHECK(Tensor::cached_bytes() == 0);
+  buffer_cache::set_limit(0);  // frees the cache and turns it off
+  CHECK(buffer_cache::cached_bytes() == 0);
   { Tensor t(big); }
-  CHECK(Tensor::cached_bytes() == 0);
-  Tensor::set_cache_limit(int64_t(3) << 20);  // room for three 1 MiB blocks: the oldest go first
+  CHECK(buffer_cache::cached_bytes() == 0);
+  buffer_cache::set_limit(int64_t(3) << 20);  // room for three 1 MiB blocks: the oldest go first
   {
     std::vector<Tensor> ts;
     for (int i = 0; i < 5; ++i) ts.emplace_back(big);
   }
-  CHECK(Tensor::cached_bytes() <= int64_t(3) << 20);
-  CHECK(Tensor::cached_bytes() >= int64_t(2) << 20);
-  Tensor::set_cache_limit(Tensor::kDefaultCacheLimit);
+  CHECK(buffer_cache::cached_bytes() <= int64_t(3) << 20);
+  CHECK(buffer_cache::cached_bytes() >= int64_t(2) << 20);
+  buffer_cache::set_limit(buffer_cache::kDefaultLimit);
+}
+
+TEST_CASE("buffer cache policy: a guard sets the headroom and restores it / nested / through an exception / out of order") {
+  const double base = buffer_cache::headroom();
+  CHECK(base == buffer_cache::kDefaultHeadroom);
+  {
+    const BufferCachePolicy tight(1.25);
+    CHECK(buffer_cache::headroom() == 1.25);
+    // Trimmed at once: live + cached within the new multiple of the peak.
+    CHECK(double(buffer_cache::live_bytes() + buffer_cache::cached_bytes()) <=
+          1.25 * double(buffer_cache::peak_live_bytes()));
+    {
+      const BufferCachePolicy tighter(1.0);
+      CHECK(buffer_cache::headroom() == 1.0);
+      const BufferCachePolicy below_one(0.5);  // clamped: live + cached may always reach the peak
+      CHECK(buffer_cache::headroom() == 1.0);
+    }
+    CHECK(buffer_cache::headroom() == 1.25);
+    const BufferCachePolicy loose(3.0);
+    CHECK(buffer_cache::headroom() == 3.0);
+  }
+  CHECK(buffer_cache::headroom() == base);
+
+  bool caught = false;
+  try {
+    const BufferCachePolicy tight(1.5);
+    CHECK(buffer_cache::headroom() == 1.5);
+    throw std::runtime_error("leaves the scope");
+  } catch (const std::runtime_error&) {
+    caught = true;
+  }
+  CHECK(caught);
+  CHECK(buffer_cache::headroom() == base);
+
+  // Overlapping policies ended out of order: the newest still alive is in force.
+  auto a = std::make_unique<BufferCachePolicy>(1.5);
+  auto b = std::make_unique<BufferCachePolicy>(1.25);
+  a.reset();
+  CHECK(buffer_cache::headroom() == 1.25);
+  auto c = std::make_unique<BufferCachePolicy>(4.0);
+  b.reset();
+  CHECK(buffer_cache::headroom() == 4.0);
+  c.reset();
+  CHECK(buffer_cache::headroom() == base);
 }
 
 namespace {
@@ -230,13 +277,13 @@ TEST_CASE("tensor buffers: huge-page blocks give back their whole mapping, whate
   // A block of 2 MiB + 64 bytes is mapped over-sized to align it to 2 MiB; the unused head and
   // tail must be unmapped at once and the rest when it is freed, or every allocation would leave
   // up to 2 MiB of address space behind.
-  Tensor::set_cache_limit(0);  // every free really unmaps
+  buffer_cache::set_limit(0);  // every free really unmaps
   const Shape odd{int64_t((2 << 20) + 64) / 4};
   { Tensor warm(odd); }
   const int64_t before = vm_size_kib();
   if (before < 0) {
     MESSAGE("skipped: /proc/self/status is not readable");
-    Tensor::set_cache_limit(Tensor::kDefaultCacheLimit);
+    buffer_cache::set_limit(buffer_cache::kDefaultLimit);
     return;
   }
   for (int i = 0; i < 200; ++i) {
@@ -246,7 +293,7 @@ TEST_CASE("tensor buffers: huge-page blocks give back their whole mapping, whate
     CHECK(reinterpret_cast<uintptr_t>(t.data()) % (2 << 20) == 0);  // huge-page aligned
   }
   CHECK(vm_size_kib() - before < 8 * 1024);  // 200 leaked tails would be ~400 MiB
-  Tensor::set_cache_limit(Tensor::kDefaultCacheLimit);
+  buffer_cache::set_limit(buffer_cache::kDefaultLimit);
 }
 
 TEST_CASE("relu_mask: dx = dy where the ReLU was on, 0 elsewhere, overwriting dx") {

@@ -133,3 +133,36 @@ TEST_CASE("images: decode / grey to RGB / bilinear resize / preprocessing modes"
   CHECK(error_of([&] { load_image(p); }).find("does not decode") != std::string::npos);
   CHECK(error_of([&] { load_image(p + ".nope"); }) == "image '" + p + ".nope' does not exist");
 }
+
+TEST_CASE("preprocessing: one table / each mode is its formula, bit for bit / names round-trip / the mean colour maps to 0") {
+  const float bgr_mean[3] = {103.939f, 116.779f, 123.68f};  // as the modes were written before the table
+  const float rgb_mean[3] = {0.485f, 0.456f, 0.406f}, rgb_std[3] = {0.229f, 0.224f, 0.225f};
+  for (Preprocess mode : {Preprocess::caffe, Preprocess::unit, Preprocess::tf, Preprocess::torch})
+    for (int c : {3, 1}) {
+      CAPTURE(preprocess_name(mode));
+      CAPTURE(c);
+      CHECK(parse_preprocess(preprocess_name(mode)) == mode);
+      const Tensor hwc = test::random_tensor({5, 7, c}, 31, 0.f, 255.f);
+      const Tensor x = preprocess(hwc, mode);
+      int64_t differ = 0;
+      for (int64_t i = 0; i < 35; ++i)
+        for (int k = 0; k < c; ++k) {
+          const float* p = hwc.data() + i * c;
+          float want = 0.f;
+          switch (mode) {
+            case Preprocess::caffe: want = c == 3 ? p[2 - k] - bgr_mean[k] : p[k] - bgr_mean[1]; break;
+            case Preprocess::unit: want = p[k] / 255.f; break;
+            case Preprocess::tf: want = p[k] / 127.5f - 1.f; break;
+            case Preprocess::torch: want = c == 3 ? (p[k] / 255.f - rgb_mean[k]) / rgb_std[k] : p[k] / 255.f; break;
+          }
+          differ += x[i * c + k] != want;
+        }
+      CHECK(differ == 0);
+    }
+  const Tensor mean_rgb = Tensor::from({1, 1, 3}, {imagenet_mean_pixel(0, 3), imagenet_mean_pixel(1, 3),
+                                                  imagenet_mean_pixel(2, 3)});
+  CHECK(mean_rgb[0] == 123.68f);
+  const Tensor zero = preprocess(mean_rgb, Preprocess::caffe);
+  for (int k = 0; k < 3; ++k) CHECK(zero[k] == 0.f);
+  CHECK(imagenet_mean_pixel(0, 1) == 116.779f);
+}

@@ -1,57 +1,29 @@
-// Activation maximisation: the Fourier parametrisation against a naive DFT, gradient checks of
-// the image ops, the seed method's step against finite differences, batching that changes
-// nothing, errors, the command line, and (with ../shared) the acceptance figures on darknet.
+// Activation maximisation: the seed method's step against finite differences, batching that
+// changes nothing, the method table, errors, the command line, and (with ../shared) the
+// acceptance figures on darknet. The pieces each method is built from: test_maximize_parts.cpp.
 #include <cmath>
-#include <memory>
-#include <complex>
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
 
+#include "engine/buffer_cache.h"
 #include "engine/model_io.h"
-#include "engine/ops_image.h"
-#include "kernels/warp.h"
 #include "tests/cli_util.h"
+#include "tests/image_metrics.h"
 #include "tests/util.h"
+#include "vis/image.h"
 #include "vis/maximize.h"
+#include "vis/maximize_method.h"
 
 using namespace convis;
-using convis::test::check_gradients;
+using convis::test::high_frequency_fraction;
+using convis::test::max_abs_diff;
+using convis::test::neighbour_roughness;
 using convis::test::random_tensor;
 
 namespace {
 
 using convis::test::error_of;
-
-// numpy.fft.irfft2 by its definition: complete the half spectrum X (H x Wf) to a Hermitian full
-// spectrum F (H x W), F[-j, -k] = conj F[j, k] (the DC and Nyquist columns, which are their own
-// mirror images, get their Hermitian part), then the plain inverse DFT in complex double.
-std::vector<std::complex<double>> naive_irfft2(const std::vector<std::complex<double>>& X, int H, int W) {
-  const int Wf = W / 2 + 1;
-  std::vector<std::complex<double>> F(size_t(H * W));
-  for (int j = 0; j < H; ++j)
-    for (int k = 0; k < Wf; ++k) {
-      const int mj = (H - j) % H, mk = (W - k) % W;
-      const std::complex<double> x = X[size_t(j * Wf + k)];
-      if (mk == k) {  // k == 0, or k == W/2 for even W
-        F[size_t(j * W + k)] += 0.5 * x;
-        F[size_t(mj * W + k)] += 0.5 * std::conj(x);
-      } else {
-        F[size_t(j * W + k)] = x;
-        F[size_t(mj * W + mk)] = std::conj(x);
-      }
-    }
-  std::vector<std::complex<double>> img(size_t(H * W));
-  const double two_pi = 6.283185307179586;
-  for (int y = 0; y < H; ++y)
-    for (int x = 0; x < W; ++x) {
-      std::complex<double> acc = 0.0;
-      for (int j = 0; j < H; ++j)
-        for (int k = 0; k < W; ++k)
-          acc += F[size_t(j * W + k)] * std::polar(1.0, two_pi * (double(j) * y / H + double(k) * x / W));
-      img[size_t(y * W + x)] = acc / double(H * W);
-    }
-  return img;
-}
 
 Layer conv_layer(const std::string& name, int filters, Activation act) {
   Layer l;
@@ -104,115 +76,7 @@ Model tiny_model() {
   return m;
 }
 
-double max_abs_diff(const Tensor& a, const Tensor& b) {
-  REQUIRE(a.shape() == b.shape());
-  double d = 0.0;
-  for (int64_t i = 0; i < a.numel(); ++i) d = std::max(d, double(std::fabs(a[i] - b[i])));
-  return d;
-}
-
 }  // namespace
-
-TEST_CASE("maximize: irfft2_image matches a naive inverse DFT of the Hermitian spectrum") {
-  const int sizes[][2] = {{5, 6}, {6, 5}, {4, 4}, {7, 9}};
-  for (const auto& hw : sizes) {
-    const int H = hw[0], W = hw[1], Wf = W / 2 + 1, N = 2, C = 3;
-    CAPTURE(H); CAPTURE(W);
-    const Tensor spec = random_tensor({N, C, H, 2 * Wf}, uint32_t(H * 10 + W));
-    const Tensor img = irfft2_image(Var::constant(spec), W).value();
-    REQUIRE(img.shape() == Shape{N, H, W, C});
-    for (int n = 0; n < N; ++n)
-      for (int c = 0; c < C; ++c) {
-        std::vector<std::complex<double>> X(size_t(H * Wf));
-        for (int i = 0; i < H * Wf; ++i)
-          X[size_t(i)] = {spec[((int64_t(n) * C + c) * H * Wf + i) * 2], spec[((int64_t(n) * C + c) * H * Wf + i) * 2 + 1]};
-        const auto want = naive_irfft2(X, H, W);
-        for (int y = 0; y < H; ++y)
-          for (int x = 0; x < W; ++x) {
-            REQUIRE(std::fabs(want[size_t(y * W + x)].imag()) < 1e-12);  // the completion is Hermitian
-            REQUIRE(img.at(n, y, x, c) == doctest::Approx(want[size_t(y * W + x)].real()).epsilon(1e-4).scale(1.0));
-          }
-      }
-  }
-}
-
-TEST_CASE("maximize: fourier_scale is sqrt(hw) over the radial frequency") {
-  const std::vector<float> s = fourier_scale(8, 6);  // (8, 4) values
-  REQUIRE(s.size() == 32);
-  const double unitary = std::sqrt(48.0);
-  CHECK(s[0] == doctest::Approx(unitary * 8.0));                // DC: floor 1/max(h, w)
-  CHECK(s[1] == doctest::Approx(unitary * 6.0));                // fx = 1/6
-  CHECK(s[1 * 4 + 0] == doctest::Approx(unitary * 8.0));        // fy = 1/8 equals the floor
-  CHECK(s[7 * 4 + 0] == doctest::Approx(unitary * 8.0));        // row 7 is frequency -1/8
-  CHECK(s[4 * 4 + 3] == doctest::Approx(unitary / std::sqrt(0.25 + 0.25)));  // (1/2, 1/2)
-  CHECK(s[2 * 4 + 2] == doctest::Approx(unitary / std::sqrt(1.0 / 16 + 1.0 / 9)));
-}
-
-TEST_CASE("gradcheck image ops: irfft2_image / mix_channels / affine_warp") {
-  Var spec = Var::param(random_tensor({2, 3, 5, 2 * 4}, 1));
-  check_gradients("irfft2_image 5x7", [](const std::vector<Var>& v) { return irfft2_image(v[0], 7); }, {spec});
-  Var spec_even = Var::param(random_tensor({1, 2, 4, 2 * 4}, 2));
-  check_gradients("irfft2_image 4x6", [](const std::vector<Var>& v) { return irfft2_image(v[0], 6); }, {spec_even});
-
-  Var x = Var::param(random_tensor({2, 5, 7, 3}, 3));
-  const Tensor m = random_tensor({3, 2}, 4), b = random_tensor({2}, 5);
-  check_gradients("mix_channels", [&](const std::vector<Var>& v) { return mix_channels(v[0], m, b); }, {x});
-
-  // Shift, scale and rotation together, a different output size, samples falling outside.
-  const std::vector<Affine2d> maps = {centred_affine(5, 7, 1.1f, 4.f, 1.f, -2.f),
-                                      centred_affine(5, 7, 0.9f, -5.f, -0.5f, 0.3f)};
-  check_gradients("affine_warp", [&](const std::vector<Var>& v) { return affine_warp(v[0], maps, 6, 4, 0.5f); }, {x});
-}
-
-TEST_CASE("maximize: affine_warp shifts / rotates counter-clockwise / scales about the centre and fills outside") {
-  // One bright pixel one step right of the centre of a 5x5 image.
-  Tensor img = Tensor::zeros({1, 5, 5, 1});
-  img.at(0, 2, 3, 0) = 1.f;
-  auto warp = [&](float scale, float degrees, float dx, float dy) {
-    return affine_warp(Var::constant(img), {centred_affine(5, 5, scale, degrees, dx, dy)}, 5, 5, 0.25f).value();
-  };
-  const Tensor same = warp(1.f, 0.f, 0.f, 0.f);
-  CHECK(max_abs_diff(same, img) < 1e-6);
-  const Tensor shifted = warp(1.f, 0.f, 1.f, -2.f);  // right 1, up 2: to (row 0, col 4)
-  CHECK(shifted.at(0, 0, 4, 0) == doctest::Approx(1.f));
-  CHECK(shifted.at(0, 4, 0, 0) == doctest::Approx(0.25f));  // read from below the image: fill
-  const Tensor turned = warp(1.f, 90.f, 0.f, 0.f);         // right of centre -> above it
-  CHECK(turned.at(0, 1, 2, 0) == doctest::Approx(1.f).epsilon(1e-5));
-  CHECK(turned.at(0, 2, 3, 0) == doctest::Approx(0.f).scale(1.0).epsilon(1e-5));
-  const Tensor zoomed = warp(2.f, 0.f, 0.f, 0.f);  // offset 1 -> 2, spread over a 3-pixel tent
-  CHECK(zoomed.at(0, 2, 4, 0) == doctest::Approx(1.f));
-  CHECK(zoomed.at(0, 2, 3, 0) == doctest::Approx(0.5f));
-}
-
-TEST_CASE("maximize: preprocess_affine equals preprocess() for every mode / RGB and grey") {
-  for (Preprocess p : {Preprocess::caffe, Preprocess::unit, Preprocess::tf, Preprocess::torch})
-    for (int c : {3, 1}) {
-      CAPTURE(preprocess_name(p)); CAPTURE(c);
-      const Tensor pixels = random_tensor({4, 5, c}, 9, 0.f, 255.f);
-      const Tensor want = preprocess(pixels, p);
-      Tensor m, b;
-      preprocess_affine(p, c, &m, &b);
-      const Tensor got = mix_channels(Var::constant(pixels.reshape({1, 4, 5, c})), m, b).value();
-      CHECK(max_abs_diff(got, want) < 1e-4);
-    }
-}
-
-TEST_CASE("maximize: gaussian blur keeps constants and spreads an impulse as a unit-sum Gaussian") {
-  Tensor x = Tensor::full({1, 9, 9, 2}, 3.f);
-  gaussian_blur_nhwc(x.data(), 1, 9, 9, 2, 1.f);
-  for (int64_t i = 0; i < x.numel(); ++i) REQUIRE(x[i] == doctest::Approx(3.f));
-  Tensor d = Tensor::zeros({1, 11, 11, 1});
-  d.at(0, 5, 5, 0) = 1.f;
-  gaussian_blur_nhwc(d.data(), 1, 11, 11, 1, 1.f);
-  double total = 0.0;
-  for (int64_t i = 0; i < d.numel(); ++i) total += d[i];
-  CHECK(total == doctest::Approx(1.0).epsilon(1e-5));
-  // Taps -3..3 of exp(-i^2/2), normalised: the centre is (1/Z)^2, one step away e^{-1/2}/Z^2.
-  double z = 0.0;
-  for (int i = -3; i <= 3; ++i) z += std::exp(-0.5 * i * i);
-  CHECK(d.at(0, 5, 5, 0) == doctest::Approx(1.0 / (z * z)).epsilon(1e-5));
-  CHECK(d.at(0, 5, 6, 0) == doctest::Approx(std::exp(-0.5) / (z * z)).epsilon(1e-5));
-}
 
 TEST_CASE("maximize: seed method loss rises over the iterations") {
   const Model m = tiny_model();
@@ -316,11 +180,11 @@ TEST_CASE("maximize: chunks of the batch size bound the memory of many filters")
   opt.batch = 2;
   opt.size = 32;
   auto peak_of = [&](const std::vector<int>& filters) {
-    const int64_t base = Tensor::live_bytes();
+    const int64_t base = buffer_cache::live_bytes();
     int64_t peak = 0;
     Maximizer(m, "conv1", opt).run(filters, [&](int, const std::vector<int>& f, const std::vector<float>&) {
       CHECK(f.size() <= 2);
-      peak = std::max(peak, Tensor::live_bytes() - base);
+      peak = std::max(peak, buffer_cache::live_bytes() - base);
     }, [](MaximizeResult&&) {});
     return peak;
   };
@@ -364,6 +228,44 @@ TEST_CASE("maximize: bad layers / filters and sizes are one-line errors naming t
   CHECK(error_of([&] { parse_maximize_method("deepdream"); }) == "unknown method 'deepdream' (lucid, seed, yosinski)");
 }
 
+TEST_CASE("maximize: the method table / each row names its method, parses back and sets the defaults") {
+  const Model m = tiny_model();
+  const struct { MaximizeMethod method; const char* name; int iters; float step; } want[] = {
+      {MaximizeMethod::lucid, "lucid", 512, 0.05f},
+      {MaximizeMethod::seed, "seed", 500, 0.1f},
+      {MaximizeMethod::yosinski, "yosinski", 500, 100.f},
+  };
+  for (const auto& w : want) {
+    CAPTURE(w.name);
+    const MaximizeMethodRow& row = maximize_method(w.method);
+    CHECK(row.method == w.method);
+    CHECK(std::string(row.name) == w.name);
+    CHECK(std::string(maximize_method_name(w.method)) == w.name);
+    CHECK(parse_maximize_method(w.name) == w.method);
+    MaximizeOptions opt;
+    opt.method = w.method;
+    const Maximizer mx(m, "conv2", opt);
+    CHECK(mx.iters() == w.iters);
+    CHECK(mx.step() == w.step);
+    // The parametrisation alone: the start, the input the model takes and the picture's range.
+    MaximizeSetup setup;
+    setup.batch = 2;
+    setup.h = setup.w = 12;
+    setup.c = 3;
+    setup.step = row.default_step;
+    setup.options = &opt;
+    const std::unique_ptr<MaximizeParametrisation> method = row.make(setup);
+    std::vector<std::mt19937_64> rng(2);
+    const Var p = method->init(rng);
+    CHECK(p.requires_grad());
+    CHECK(method->input(p, nullptr).shape() == Shape{2, 12, 12, 3});
+    const Tensor shown = method->display(p);
+    REQUIRE(shown.shape() == Shape{2, 12, 12, 3});
+    for (int64_t i = 0; i < shown.numel(); ++i) REQUIRE((shown[i] >= 0.f && shown[i] <= 1.f));
+    Tape::current().clear();
+  }
+}
+
 TEST_CASE("maximize: weights are frozen while optimising and restored after") {
   const Model m = tiny_model();
   m.set_trainable(true);
@@ -377,23 +279,6 @@ TEST_CASE("maximize: weights are frozen while optimising and restored after") {
     CHECK_FALSE(m.layers[1].weights[0].has_grad());  // no weight-gradient work was done
   }
   CHECK(m.layers[1].weights[0].requires_grad());
-}
-
-TEST_CASE("maximize: high-frequency measures of noise / smooth and striped images") {
-  const Tensor noise = random_tensor({64, 64, 3}, 1, 0.f, 1.f);
-  CHECK(high_frequency_fraction(noise) == doctest::Approx(1.0 - 3.14159265 / 16).epsilon(0.04));
-  CHECK(neighbour_roughness(noise) == doctest::Approx(1.0).epsilon(0.05));
-  Tensor smooth({32, 32, 1}), stripes({32, 32, 1});
-  for (int y = 0; y < 32; ++y)
-    for (int x = 0; x < 32; ++x) {
-      smooth[y * 32 + x] = float(std::cos(6.2831853 * (2.0 * x + y) / 32.0));   // |f| = sqrt(5)/32
-      stripes[y * 32 + x] = float(std::cos(6.2831853 * 12.0 * x / 32.0));        // f = 0.375
-    }
-  CHECK(high_frequency_fraction(smooth) < 1e-9);
-  CHECK(high_frequency_fraction(stripes) == doctest::Approx(1.0));
-  // cos(2 pi f x): neighbour difference^2 averages 2 sin^2(pi f) A^2 / 2 ... over variance A^2/2.
-  CHECK(neighbour_roughness(smooth) < 0.05);
-  CHECK(high_frequency_fraction(Tensor::full({8, 8, 3}, 0.3f)) == 0.0);
 }
 
 TEST_CASE("maximize: a one-channel model gets grey pictures at its own fixed size") {
@@ -511,7 +396,7 @@ TEST_CASE("maximize: overlapping Maximizers on one model, ended out of order, st
   MaximizeOptions opt;
   opt.method = MaximizeMethod::seed;
   opt.size = 12;
-  const double headroom = Tensor::cache_headroom();
+  const double headroom = buffer_cache::headroom();
   const Tensor x = convis::test::random_tensor(Shape{2, 12, 12, 3}, 77u, 0.f, 1.f);
   Tensor g_alone, g_after;
   {
@@ -520,9 +405,9 @@ TEST_CASE("maximize: overlapping Maximizers on one model, ended out of order, st
   }
   auto a = std::make_unique<Maximizer>(m, "conv2", opt);
   auto b = std::make_unique<Maximizer>(m, "conv2", opt);
-  CHECK(Tensor::cache_headroom() == doctest::Approx(1.25));
+  CHECK(buffer_cache::headroom() == doctest::Approx(1.25));
   a.reset();  // restores trainable weights while b still runs
-  CHECK(Tensor::cache_headroom() == doctest::Approx(1.25));
+  CHECK(buffer_cache::headroom() == doctest::Approx(1.25));
   b->input_gradient(x, {1, 3}, &g_after);  // the full output path now: same gradient
   REQUIRE(g_after.shape() == g_alone.shape());
   double diff = 0, scale = 0;
@@ -533,5 +418,5 @@ TEST_CASE("maximize: overlapping Maximizers on one model, ended out of order, st
   REQUIRE(scale > 0);
   CHECK(diff / scale < 1e-5);
   b.reset();
-  CHECK(Tensor::cache_headroom() == doctest::Approx(headroom));
+  CHECK(buffer_cache::headroom() == doctest::Approx(headroom));
 }

@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "engine/buffer_cache.h"
 #include "tests/util.h"
 
 using namespace convis;
@@ -107,7 +108,7 @@ TEST_CASE("no-grad: records nothing and keeps no activation alive") {
   Var x = Var::param(random_tensor({1, 8, 8, 3}, 35));
   Var w = Var::param(random_tensor({3, 3, 3, 8}, 36));
   const int64_t hidden_bytes = 8 * 8 * 8 * int64_t(sizeof(float));  // the conv output
-  const int64_t before = Tensor::live_bytes();
+  const int64_t before = buffer_cache::live_bytes();
   {
     NoGrad no_grad;
     Var y = mean(max_pool2d(conv2d(x, w, Var(), 1, 1, Padding::same, true), 2, 2, 2, 2, Padding::valid));
@@ -115,13 +116,13 @@ TEST_CASE("no-grad: records nothing and keeps no activation alive") {
     CHECK_FALSE(y.requires_grad());
     CHECK(std::isfinite(y.value().item()));
     CHECK_FALSE(grad_enabled());
-    CHECK(Tensor::live_bytes() - before < hidden_bytes);  // only y (one float) is alive
+    CHECK(buffer_cache::live_bytes() - before < hidden_bytes);  // only y (one float) is alive
   }
   CHECK(grad_enabled());
   // With recording on, the same chain is on the tape (conv, pool, mean) and keeps the conv output.
   Var y = mean(max_pool2d(conv2d(x, w, Var(), 1, 1, Padding::same, true), 2, 2, 2, 2, Padding::valid));
   CHECK(Tape::current().size() == 3);
-  CHECK(Tensor::live_bytes() - before >= hidden_bytes);
+  CHECK(buffer_cache::live_bytes() - before >= hidden_bytes);
   Tape::current().clear();
-  CHECK(Tensor::live_bytes() - before < hidden_bytes);
+  CHECK(buffer_cache::live_bytes() - before < hidden_bytes);
 }

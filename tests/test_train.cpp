@@ -1,6 +1,6 @@
-// Training: the IDX reader on hand-made files, Adam against hand-computed updates, the tutorial
-// CNN's Keras numbers, a real one-epoch run on Fashion-MNIST, save/reload, the shipped weights,
-// and the train / evaluate / predict / samples commands on a tiny hand-made dataset.
+// Training: the IDX reader on hand-made files, the tutorial CNN's Keras numbers, a real one-epoch
+// run on Fashion-MNIST, save/reload, the shipped weights, and the train / evaluate / predict /
+// samples commands on a tiny hand-made dataset. Adam's own tests: test_optim.cpp.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -195,58 +195,6 @@ TEST_CASE("idx: bad files give one-line errors naming the file") {
   CHECK(contains(e, "has no t10k-labels-idx1-ubyte"));
   CHECK(contains(error_of([&] { load_mnist_dir((dir / "nowhere").string()); }), "does not exist"));
   fs::remove_all(dir);
-}
-
-// ---- Adam -----------------------------------------------------------------------------------
-
-TEST_CASE("adam: first steps match hand-computed Keras updates") {
-  // One step from zero moments with gradient g: m = 0.1 g, v = 0.001 g^2,
-  // alpha = 0.001 sqrt(0.001) / 0.1, update = alpha m / (sqrt(v) + 1e-7).
-  //   g = -2    -> -0.000999998419  (about lr: Adam's first step is ~lr * sign(g))
-  //   g = 1e-6  ->  0.000240253073  (epsilon hat dominates; Algorithm 1 would give 0.000909)
-  const float grads[3] = {-2.f, 40.f, 1e-6f};
-  const double want[3] = {-0.00099999841886367, 0.0009999999209430648, 0.00024025307335204227};
-  Var p = Var::param(Tensor::from({3}, {0.5f, -1.f, 2.f}));
-  Adam opt({p});
-  p.grad_buffer();
-  for (int i = 0; i < 3; ++i) p.grad_buffer()[i] = grads[i];
-  opt.step();
-  CHECK(opt.iterations() == 1);
-  CHECK(p.value()[0] == doctest::Approx(0.5 - want[0]).epsilon(1e-6));
-  CHECK(p.value()[1] == doctest::Approx(-1.0 - want[1]).epsilon(1e-6));
-  CHECK(double(p.value()[2]) - 2.0 == doctest::Approx(-want[2]).epsilon(2e-3));  // float spacing near 2
-}
-
-TEST_CASE("adam: several steps on a two-parameter problem match a double-precision reference") {
-  // loss = (x - 1)^2 + 10 (y + 2)^2 through the engine's ops; gradient (2 (x - 1), 20 (y + 2)).
-  Var theta = Var::param(Tensor::from({2}, {0.f, 0.f}));
-  const Var target = Var::constant(Tensor::from({2}, {1.f, -2.f}));
-  const Var scale = Var::constant(Tensor::from({2}, {1.f, 10.f}));
-  Adam::Options o;
-  o.learning_rate = 0.1f;  // large enough that the path bends within a few steps
-  Adam opt({theta}, o);
-  double x[2] = {0, 0}, m[2] = {0, 0}, v[2] = {0, 0};
-  const double tgt[2] = {1, -2}, sc[2] = {1, 10};
-  for (int t = 1; t <= 8; ++t) {
-    opt.zero_grad();
-    const Var d = sub(theta, target);
-    Tape::current().backward(sum(mul(mul(d, d), scale)));
-    opt.step();
-    const double alpha = 0.1 * std::sqrt(1 - std::pow(0.999, t)) / (1 - std::pow(0.9, t));
-    for (int i = 0; i < 2; ++i) {
-      const double g = 2 * sc[i] * (x[i] - tgt[i]);
-      m[i] = 0.9 * m[i] + 0.1 * g;
-      v[i] = 0.999 * v[i] + 0.001 * g * g;
-      x[i] -= alpha * m[i] / (std::sqrt(v[i]) + 1e-7);
-      CHECK_MESSAGE(theta.value()[i] == doctest::Approx(x[i]).epsilon(1e-5), "step " << t << " parameter " << i);
-      // v += (g^2 - v) * 0.001 in float drifts from double by ~1e-5 relative over 8 steps.
-      CHECK(opt.m(0)[i] == doctest::Approx(m[i]).epsilon(1e-4));
-      CHECK(opt.v(0)[i] == doctest::Approx(v[i]).epsilon(1e-4));
-    }
-  }
-  // After 8 steps of size ~0.1 both coordinates moved by about 0.8 towards (1, -2).
-  CHECK(x[0] > 0.5);
-  CHECK(x[1] < -0.5);
 }
 
 // ---- the model and the training loop ----------------------------------------------------------

@@ -1,5 +1,6 @@
 #pragma once
 // Shared helpers for the tests: seeded random tensors and a central-difference gradient checker.
+#include <algorithm>
 #include <cmath>
 #include <exception>
 #include <functional>
@@ -31,6 +32,14 @@ inline Tensor random_tensor(const Shape& s, uint32_t seed, float lo = -1.f, floa
   Tensor t(s);
   for (int64_t i = 0; i < t.numel(); ++i) t[i] = u(rng);
   return t;
+}
+
+// The largest |a - b| over two tensors of one shape.
+inline double max_abs_diff(const Tensor& a, const Tensor& b) {
+  REQUIRE(a.shape() == b.shape());
+  double d = 0.0;
+  for (int64_t i = 0; i < a.numel(); ++i) d = std::max(d, double(std::fabs(a[i] - b[i])));
+  return d;
 }
 
 // Values that stay at least `gap` away from 0 (so ReLU-like kinks are never crossed by a

@@ -117,51 +117,6 @@ Tensor resize_bilinear(const Image& img, int h, int w) {
   return out;
 }
 
-Preprocess parse_preprocess(const std::string& name) {
-  if (name == "caffe") return Preprocess::caffe;
-  if (name == "unit") return Preprocess::unit;
-  if (name == "tf") return Preprocess::tf;
-  if (name == "torch") return Preprocess::torch;
-  throw std::invalid_argument("unknown preprocessing '" + name + "' (caffe, unit, tf, torch)");
-}
-
-Preprocess default_preprocess(const Model& m) { return m.name == "vgg16" ? Preprocess::caffe : Preprocess::unit; }
-
-const char* preprocess_name(Preprocess p) {
-  switch (p) {
-    case Preprocess::caffe: return "caffe";
-    case Preprocess::unit: return "unit";
-    case Preprocess::tf: return "tf";
-    case Preprocess::torch: return "torch";
-  }
-  return "unit";
-}
-
-Tensor preprocess(const Tensor& hwc, Preprocess mode) {
-  const int64_t h = hwc.dim(0), w = hwc.dim(1), c = hwc.dim(2);
-  Tensor x(Shape{1, h, w, c});
-  const float* p = hwc.data();
-  float* q = x.data();
-  const float bgr_mean[3] = {103.939f, 116.779f, 123.68f};
-  const float rgb_mean[3] = {0.485f, 0.456f, 0.406f}, rgb_std[3] = {0.229f, 0.224f, 0.225f};
-  for (int64_t i = 0; i < h * w; ++i) {
-    for (int64_t k = 0; k < c; ++k) {
-      switch (mode) {
-        case Preprocess::caffe:
-          // Output channel k (B, G, R) takes input channel 2 - k.
-          q[i * c + k] = c == 3 ? p[i * c + (2 - k)] - bgr_mean[k] : p[i * c + k] - bgr_mean[1];
-          break;
-        case Preprocess::unit: q[i * c + k] = p[i * c + k] / 255.f; break;
-        case Preprocess::tf: q[i * c + k] = p[i * c + k] / 127.5f - 1.f; break;
-        case Preprocess::torch:
-          q[i * c + k] = c == 3 ? (p[i * c + k] / 255.f - rgb_mean[k]) / rgb_std[k] : p[i * c + k] / 255.f;
-          break;
-      }
-    }
-  }
-  return x;
-}
-
 Tensor load_input(const std::string& path, int h, int w, int c, Preprocess mode) {
   const Image img = load_image(path, c == 1 ? 1 : 3);
   return preprocess(resize_bilinear(img, h, w), mode);

@@ -1,12 +1,12 @@
 #pragma once
 // Images in and out of the model: decoding (PNG, JPEG, BMP, ... via stb_image), resizing, and
-// the preprocessing modes of keras.applications and torchvision.
+// loading a model input (the preprocessing modes are in vis/preprocess.h).
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#include "engine/model.h"
 #include "engine/tensor.h"
+#include "vis/preprocess.h"
 
 namespace convis {
 
@@ -32,21 +32,6 @@ void set_image_pixel_limit(int64_t pixels);  // at least 1
 // stb_image_resize 0.97 aborts with an assertion in this very filter on some shrink ratios
 // (e.g. 300 -> 224 pixels, a photo's height going to VGG16's input).
 Tensor resize_bilinear(const Image& img, int h, int w);
-
-// How pixel values in 0..255 become model inputs.
-enum class Preprocess {
-  caffe,  // keras.applications VGG16/ResNet50: RGB -> BGR, subtract the ImageNet BGR means 103.939, 116.779, 123.68
-  unit,   // x / 255
-  tf,     // x / 127.5 - 1
-  torch,  // x / 255, then (x - mean) / std with ImageNet's RGB mean 0.485, 0.456, 0.406 and std 0.229, 0.224, 0.225
-};
-Preprocess parse_preprocess(const std::string& name);  // throws listing the valid names
-// The mode a model was trained with: caffe for VGG16 (keras.applications), unit (x/255) otherwise.
-Preprocess default_preprocess(const Model& m);
-const char* preprocess_name(Preprocess p);
-
-// (h, w, c) pixels in 0..255 -> a (1, h, w, c) model input, in place of a copy.
-Tensor preprocess(const Tensor& hwc, Preprocess mode);
 
 // Loads, resizes and preprocesses an image into a (1, h, w, c) batch (c = 1 or 3).
 Tensor load_input(const std::string& path, int h, int w, int c, Preprocess mode);

@@ -1,83 +1,45 @@
-// Activation maximisation: the three methods of vis/maximize.h on a batch of images.
+// Activation maximisation: what every method shares (vis/maximize_method.h says what a method
+// is; each has its own file, maximize_<name>.cpp, and a row of the table below).
 #include "vis/maximize.h"
 
 #include <algorithm>
-#include <cmath>
-#include <mutex>
+#include <memory>
 #include <random>
 #include <stdexcept>
 
-#include "engine/ops.h"
-#include "engine/ops_image.h"
-#include "kernels/warp.h"
+#include "engine/autograd.h"
+#include "vis/maximize_method.h"
 
 namespace convis {
 
-MaximizeMethod parse_maximize_method(const std::string& name) {
-  if (name == "lucid") return MaximizeMethod::lucid;
-  if (name == "seed") return MaximizeMethod::seed;
-  if (name == "yosinski") return MaximizeMethod::yosinski;
-  throw std::invalid_argument("unknown method '" + name + "' (lucid, seed, yosinski)");
-}
+namespace {
 
-const char* maximize_method_name(MaximizeMethod m) {
-  switch (m) {
-    case MaximizeMethod::lucid: return "lucid";
-    case MaximizeMethod::seed: return "seed";
-    case MaximizeMethod::yosinski: return "yosinski";
-  }
-  return "lucid";
-}
-
-// Lucid's color_correlation_svd_sqrt, divided by its largest column norm (0.4620).
-const float kColorCorrelationSqrt[3][3] = {
-    {0.26f / 0.46195f, 0.09f / 0.46195f, 0.02f / 0.46195f},
-    {0.27f / 0.46195f, 0.00f / 0.46195f, -0.05f / 0.46195f},
-    {0.27f / 0.46195f, -0.09f / 0.46195f, 0.03f / 0.46195f},
+// The methods, one row each (vis/maximize_method.h), in the order their names are listed:
+// the method, its name, default steps and step size, and what makes its parametrisation.
+const MaximizeMethodRow kMethods[] = {
+    {MaximizeMethod::lucid, "lucid", 512, 0.05f, make_lucid_method},
+    {MaximizeMethod::seed, "seed", 500, 0.1f, make_seed_method},
+    {MaximizeMethod::yosinski, "yosinski", 500, 100.f, make_yosinski_method},
 };
 
-std::vector<float> fourier_scale(int h, int w) {
-  const int wf = w / 2 + 1;
-  std::vector<float> s(size_t(h) * wf);
-  const double floor_f = 1.0 / std::max(h, w), unitary = std::sqrt(double(h) * w);
-  for (int j = 0; j < h; ++j)
-    for (int k = 0; k < wf; ++k) {
-      const double fy = double(std::min(j, h - j)) / h, fx = double(k) / w;
-      s[size_t(j) * wf + size_t(k)] = float(unitary / std::max(std::sqrt(fy * fy + fx * fx), floor_f));
-    }
-  return s;
+}  // namespace
+
+const MaximizeMethodRow& maximize_method(MaximizeMethod m) {
+  for (const MaximizeMethodRow& r : kMethods)
+    if (r.method == m) return r;
+  throw std::invalid_argument("maximize: unknown method " + std::to_string(int(m)));
 }
 
-void preprocess_affine(Preprocess p, int channels, Tensor* m, Tensor* b) {
-  const int C = channels;
-  *m = Tensor::zeros(Shape{C, C});
-  *b = Tensor::zeros(Shape{C});
-  const float bgr_mean[3] = {103.939f, 116.779f, 123.68f};
-  const float rgb_mean[3] = {0.485f, 0.456f, 0.406f}, rgb_std[3] = {0.229f, 0.224f, 0.225f};
-  Tensor& M = *m;
-  Tensor& B = *b;
-  for (int k = 0; k < C; ++k) {  // output channel k
-    switch (p) {
-      case Preprocess::caffe:  // BGR: output k reads input 2 - k, minus the BGR mean
-        M[(C == 3 ? 2 - k : k) * C + k] = 1.f;
-        B[k] = -(C == 3 ? bgr_mean[k] : bgr_mean[1]);
-        break;
-      case Preprocess::unit: M[k * C + k] = 1.f / 255.f; break;
-      case Preprocess::tf:
-        M[k * C + k] = 1.f / 127.5f;
-        B[k] = -1.f;
-        break;
-      case Preprocess::torch:
-        if (C == 3) {
-          M[k * C + k] = 1.f / (255.f * rgb_std[k]);
-          B[k] = -rgb_mean[k] / rgb_std[k];
-        } else {
-          M[k * C + k] = 1.f / 255.f;
-        }
-        break;
-    }
+MaximizeMethod parse_maximize_method(const std::string& name) {
+  std::string names;
+  for (const MaximizeMethodRow& r : kMethods) {
+    if (name == r.name) return r.method;
+    names += (names.empty() ? "" : ", ") + std::string(r.name);
   }
+  throw std::invalid_argument("unknown method '" + name + "' (" + names + ")");
 }
+
+const char* maximize_method_name(MaximizeMethod m) { return maximize_method(m).name; }
 
 namespace {
 
@@ -89,12 +51,6 @@ uint64_t splitmix64(uint64_t x) {
 }
 
 // Every random number a filter's image uses comes from this stream.
-// The tensor cache's headroom while any Maximizer lives (see the constructor), and what it was
-// before the first of them.
-std::mutex g_headroom_mu;
-int g_maximizers = 0;
-double g_saved_headroom = Tensor::kDefaultCacheHeadroom;
-
 std::mt19937_64 filter_rng(uint64_t seed, int filter) { return std::mt19937_64(splitmix64(seed ^ splitmix64(uint64_t(filter)))); }
 
 // The batch objective: image b's value is the mean over (H, W) of channel filters[b] (or unit
@@ -179,28 +135,15 @@ Maximizer::Maximizer(const Model& m, const std::string& layer, const MaximizeOpt
                        ") has no activation of its own, so its output is maximised as it is");
   }
 
-  iters_ = opt.iters >= 0 ? opt.iters : opt.method == MaximizeMethod::lucid ? 512 : 500;
-  step_ = opt.step > 0.f ? opt.step
-          : opt.method == MaximizeMethod::lucid ? 0.05f
-          : opt.method == MaximizeMethod::seed  ? 0.1f
-                                                : 100.f;
+  const MaximizeMethodRow& method = maximize_method(opt.method);
+  iters_ = opt.iters >= 0 ? opt.iters : method.default_iters;
+  step_ = opt.step > 0.f ? opt.step : method.default_step;
   pre_ = opt.preprocess ? *opt.preprocess : default_preprocess(m);
   positions_ = dense_ ? 1 : int(L.output_shape[0] * L.output_shape[1]);
 
   for (const Layer& l : model_.layers)
     for (const Var& v : l.weights) was_trainable_.push_back(v.requires_grad());
   model_.set_trainable(false);
-  // The tensor cache stays within 1.25 x the step's own peak (engine/tensor.cpp). Measured on
-  // VGG16 at 96x96, 2 threads: block5_conv3 batch 16 peaks at 366 MB resident instead of 504 MB
-  // (2 x) for about the same step time; at 1 x it is 303 MB, but a batch-1 step then re-faults
-  // its blocks every time and takes 91 ms instead of 60.
-  {
-    const std::lock_guard<std::mutex> lock(g_headroom_mu);
-    if (g_maximizers++ == 0) {
-      g_saved_headroom = Tensor::cache_headroom();
-      Tensor::set_cache_headroom(1.25);
-    }
-  }
   // Only each image's own channel of a Conv2D target is computed, forward and backward.
   select_ = model_.can_select_channels(int(model_.layers.size()) - 1, pre_activation_);
 }
@@ -220,19 +163,6 @@ std::vector<float> Maximizer::ascend(const Var& x, const std::vector<int>& filte
   const std::vector<float> value = objective(y.value(), filters, &dy);
   Tape::current().backward(y, dy);
   return value;
-}
-
-void seed_update(Tensor* x, const Tensor& grad, float step) {
-  check_same_shape("seed_update: image and gradient", x->shape(), grad.shape());
-  const int64_t B = x->dim(0), per = x->numel() / B;
-  for (int64_t b = 0; b < B; ++b) {  // the seeds' K.l2_normalize over the whole image, per image
-    const float* gb = grad.data() + b * per;
-    double ss = 0.0;
-    for (int64_t i = 0; i < per; ++i) ss += double(gb[i]) * gb[i];
-    const float k = step / float(std::sqrt(std::max(ss, 1e-12)));
-    float* pb = x->data() + b * per;
-    for (int64_t i = 0; i < per; ++i) pb[i] += k * gb[i];
-  }
 }
 
 Var Maximizer::target(const Var& x, const std::vector<int>& filters) const {
@@ -255,10 +185,6 @@ std::vector<float> Maximizer::input_gradient(const Tensor& x, const std::vector<
 }
 
 Maximizer::~Maximizer() {
-  {
-    const std::lock_guard<std::mutex> lock(g_headroom_mu);
-    if (--g_maximizers == 0) Tensor::set_cache_headroom(g_saved_headroom);
-  }
   size_t k = 0;
   for (const Layer& l : model_.layers)
     for (const Var& v : l.weights) v.set_requires_grad(was_trainable_[k++]);
@@ -293,143 +219,40 @@ std::vector<MaximizeResult> Maximizer::run(const std::vector<int>& filters, cons
   return out;
 }
 
+// The shared loop of every method (vis/maximize_method.h): start, then per step the input, the
+// objective's forward and backward, the method's step; then the pictures and clean activations.
 std::vector<MaximizeResult> Maximizer::run_batch(const std::vector<int>& filters, const MaximizeObserver& observe) const {
-  const int64_t B = int64_t(filters.size()), H = h_, W = w_, C = c_, Wf = W / 2 + 1;
-  const MaximizeMethod method = opt_.method;
+  const int64_t B = int64_t(filters.size()), H = h_, W = w_, C = c_;
   std::vector<std::mt19937_64> rng;
   for (int f : filters) rng.push_back(filter_rng(opt_.seed, f));
+  MaximizeSetup setup;
+  setup.batch = B;
+  setup.h = H;
+  setup.w = W;
+  setup.c = C;
+  setup.step = step_;
+  setup.positions = positions_;
+  setup.preprocess = pre_;
+  setup.options = &opt_;
+  const std::unique_ptr<MaximizeParametrisation> method = maximize_method(opt_.method).make(setup);
 
-  // What is optimised. seed: the model input; yosinski: pixels 0..255; lucid: the spectrum
-  // (B, C, H, 2 Wf) or, without Fourier, pixels before the sigmoid (B, H, W, C).
-  const bool fourier = method == MaximizeMethod::lucid && opt_.fourier;
-  const Shape pshape = fourier ? Shape{B, C, H, 2 * Wf} : Shape{B, H, W, C};
-  Tensor params(pshape);
-  const int64_t per = params.numel() / B;
-  // The ImageNet mean colour (RGB; grey: its mean), where yosinski starts and decays towards.
-  const float mean_rgb[3] = {123.68f, 116.779f, 103.939f};
-  auto mean_pixel = [&](int64_t c) { return C == 3 ? mean_rgb[c] : 116.779f; };
-  for (int64_t b = 0; b < B; ++b) {
-    float* p = params.data() + b * per;
-    std::uniform_real_distribution<float> unit(0.f, 1.f);
-    std::normal_distribution<float> normal(0.f, 1.f);
-    for (int64_t i = 0; i < per; ++i) {
-      switch (method) {
-        case MaximizeMethod::seed: p[i] = unit(rng[size_t(b)]); break;
-        case MaximizeMethod::lucid: p[i] = 0.01f * normal(rng[size_t(b)]); break;
-        case MaximizeMethod::yosinski:
-          p[i] = std::clamp(mean_pixel(i % C) + 10.f * normal(rng[size_t(b)]), 0.f, 255.f);
-          break;
-      }
-    }
-  }
-
-  // Constants of the parametrisation and preprocessing.
-  Tensor scale;
-  if (fourier) {
-    const std::vector<float> s = fourier_scale(int(H), int(W));
-    scale = Tensor(pshape);
-    for (int64_t i = 0; i < scale.numel(); ++i) scale[i] = s[size_t((i / 2) % (H * Wf))];
-  }
-  Tensor colour;
-  const bool decorrelate = method == MaximizeMethod::lucid && opt_.decorrelate && C == 3;
-  if (decorrelate) {
-    colour = Tensor(Shape{3, 3});  // rgb = v M^T as a row vector: kernel (in, out) = M^T
-    for (int i = 0; i < 3; ++i)
-      for (int j = 0; j < 3; ++j) colour[j * 3 + i] = kColorCorrelationSqrt[i][j];
-  }
-  Tensor pre_m, pre_b;
-  preprocess_affine(pre_, int(C), &pre_m, &pre_b);
-  if (method == MaximizeMethod::lucid)  // lucid's image is in [0, 1]; the map wants pixels 0..255
-    for (int64_t i = 0; i < pre_m.numel(); ++i) pre_m[i] *= 255.f;
-
-  // Image in [0, 1] from the lucid parameters (recorded on the tape when p requires grad).
-  auto lucid_image = [&](const Var& p) {
-    Var img = fourier ? mul_scalar(irfft2_image(mul(p, Var::constant(scale)), int(W)), 0.25f) : p;
-    if (decorrelate) img = mix_channels(img, colour, Tensor());
-    return sigmoid(img);
-  };
-  // The model input for the current parameters, without random transforms.
-  auto clean_input = [&](const Var& p) -> Var {
-    switch (method) {
-      case MaximizeMethod::seed: return p;
-      case MaximizeMethod::lucid: return mix_channels(lucid_image(p), pre_m, pre_b);
-      case MaximizeMethod::yosinski: return mix_channels(p, pre_m, pre_b);
-    }
-    return p;
-  };
-
-  // Adam state (lucid) and the result's loss curves.
-  Tensor adam_m, adam_v;
-  if (method == MaximizeMethod::lucid) {
-    adam_m = Tensor::zeros(pshape);
-    adam_v = Tensor::zeros(pshape);
-  }
+  Var p = method->init(rng);
   std::vector<std::vector<float>> losses(static_cast<size_t>(B));
-  const int jitter = std::max(2, int(std::min(H, W)) / 16);
-  const float yosinski_step = step_ * float(positions_);
-
   for (int it = 0; it < iters_; ++it) {
     Tape::current().clear();
-    Var p = Var::param(params);
-    Var x;
-    if (method == MaximizeMethod::lucid) {
-      Var img = lucid_image(p);
-      if (opt_.transforms) {
-        // Per image, from its own stream: shift (pad with grey and crop), scale, rotation.
-        std::vector<Affine2d> maps;
-        for (int64_t b = 0; b < B; ++b) {
-          std::mt19937_64& r = rng[size_t(b)];
-          std::uniform_int_distribution<int> shift(-jitter, jitter);
-          std::uniform_real_distribution<float> zoom(0.9f, 1.1f), angle(-5.f, 5.f);
-          const float dx = float(shift(r)), dy = float(shift(r)), s = zoom(r), a = angle(r);
-          maps.push_back(centred_affine(int(H), int(W), s, a, dx, dy));
-        }
-        img = affine_warp(img, maps, int(H), int(W), 0.5f);
-      }
-      x = mix_channels(img, pre_m, pre_b);
-    } else {
-      x = clean_input(p);
-    }
-    const std::vector<float> value = ascend(x, filters);
+    p.zero_grad();
+    const std::vector<float> value = ascend(method->input(p, &rng), filters);
     for (int64_t b = 0; b < B; ++b) losses[size_t(b)].push_back(value[size_t(b)]);
     if (observe) observe(it, filters, value);
-    const Tensor g = p.grad();
-
-    switch (method) {
-      case MaximizeMethod::seed:
-        seed_update(&params, g, step_);
-        break;
-      case MaximizeMethod::lucid: {
-        // Adam (TensorFlow's form, which Lucid used), ascending: lr_t = lr sqrt(1 - b2^t) / (1 - b1^t).
-        const double b1 = 0.9, b2 = 0.999, eps = 1e-8, t = it + 1;
-        const float lr_t = float(step_ * std::sqrt(1.0 - std::pow(b2, t)) / (1.0 - std::pow(b1, t)));
-        for (int64_t i = 0; i < params.numel(); ++i) {
-          adam_m[i] = float(b1) * adam_m[i] + float(1.0 - b1) * g[i];
-          adam_v[i] = float(b2) * adam_v[i] + float(1.0 - b2) * g[i] * g[i];
-          params[i] += lr_t * adam_m[i] / (std::sqrt(adam_v[i]) + float(eps));
-        }
-        break;
-      }
-      case MaximizeMethod::yosinski: {
-        const float decay = 1e-4f;
-        for (int64_t i = 0; i < params.numel(); ++i) {
-          const float m = mean_pixel(i % C);
-          params[i] = m + (1.f - decay) * (params[i] + yosinski_step * g[i] - m);
-        }
-        if (it % 4 == 3) gaussian_blur_nhwc(params.data(), int(B), int(H), int(W), int(C), 1.f);
-        for (int64_t i = 0; i < params.numel(); ++i) params[i] = std::clamp(params[i], 0.f, 255.f);
-        break;
-      }
-    }
+    method->step(p, it);
   }
   Tape::current().clear();
+  p.zero_grad();
 
-  // The final pictures and their clean activations.
   std::vector<MaximizeResult> out(static_cast<size_t>(B));
   NoGrad no_grad;
-  const Var p = Var::constant(params);
-  const Tensor input = clean_input(p).value();
-  const Tensor shown = method == MaximizeMethod::lucid ? lucid_image(p).value() : params;
+  const Tensor input = method->input(Var::constant(p.value()), nullptr).value();
+  const Tensor shown = method->display(p);
   const std::vector<float> act = objective(target(Var::constant(input), filters).value(), filters, nullptr);
   for (int64_t b = 0; b < B; ++b) {
     MaximizeResult& r = out[size_t(b)];
@@ -438,20 +261,6 @@ std::vector<MaximizeResult> Maximizer::run_batch(const std::vector<int>& filters
     r.image = slice_image(shown, b).reshape(Shape{H, W, C});
     r.losses = std::move(losses[size_t(b)]);
     r.activation = act[size_t(b)];
-    float* v = r.image.data();
-    const int64_t n = r.image.numel();
-    if (method == MaximizeMethod::seed) {  // the seeds' min-max normalisation
-      const auto [lo, hi] = std::minmax_element(v, v + n);
-      const float l = *lo, range = *hi - *lo;
-      for (int64_t i = 0; i < n; ++i) v[i] = range > 0.f ? (v[i] - l) / range : 0.5f;
-    } else if (method == MaximizeMethod::yosinski) {
-      // Decay and blur keep the picture near grey; shown contrast-stretched, the 0.5th and
-      // 99.5th percentiles of its values going to black and white.
-      std::vector<float> sorted(v, v + n);
-      std::sort(sorted.begin(), sorted.end());
-      const float lo = sorted[size_t(double(n - 1) * 0.005)], hi = sorted[size_t(double(n - 1) * 0.995)];
-      for (int64_t i = 0; i < n; ++i) v[i] = hi > lo ? std::clamp((v[i] - lo) / (hi - lo), 0.f, 1.f) : 0.5f;
-    }
   }
   return out;
 }
@@ -459,80 +268,6 @@ std::vector<MaximizeResult> Maximizer::run_batch(const std::vector<int>& filters
 std::vector<MaximizeResult> maximize(const Model& m, const std::string& layer, const std::vector<int>& filters,
                                      const MaximizeOptions& opt, const MaximizeObserver& observe) {
   return Maximizer(m, layer, opt).run(filters, observe);
-}
-
-// ---- picture statistics ---------------------------------------------------------------------
-
-double high_frequency_fraction(const Tensor& hwc) {
-  const int64_t H = hwc.dim(0), W = hwc.dim(1), C = hwc.dim(2);
-  constexpr double kTwoPi = 6.283185307179586476925286766559;
-  std::vector<double> cw(size_t(W * W)), sw(size_t(W * W)), ch(size_t(H * H)), sh(size_t(H * H));
-  for (int64_t k = 0; k < W; ++k)
-    for (int64_t x = 0; x < W; ++x) {
-      cw[size_t(k * W + x)] = std::cos(kTwoPi * double((k * x) % W) / double(W));
-      sw[size_t(k * W + x)] = std::sin(kTwoPi * double((k * x) % W) / double(W));
-    }
-  for (int64_t j = 0; j < H; ++j)
-    for (int64_t y = 0; y < H; ++y) {
-      ch[size_t(j * H + y)] = std::cos(kTwoPi * double((j * y) % H) / double(H));
-      sh[size_t(j * H + y)] = std::sin(kTwoPi * double((j * y) % H) / double(H));
-    }
-  double high = 0.0, total = 0.0;
-  std::vector<double> re(size_t(H * W)), im(size_t(H * W));
-  for (int64_t c = 0; c < C; ++c) {
-    double mean = 0.0;
-    for (int64_t i = 0; i < H * W; ++i) mean += hwc[i * C + c];
-    mean /= double(H * W);
-    // Along rows: R[y, k] = sum_x v[y, x] e^{-2 pi i k x / W}
-    for (int64_t y = 0; y < H; ++y)
-      for (int64_t k = 0; k < W; ++k) {
-        double r = 0.0, s = 0.0;
-        for (int64_t x = 0; x < W; ++x) {
-          const double v = hwc[(y * W + x) * C + c] - mean;
-          r += v * cw[size_t(k * W + x)];
-          s -= v * sw[size_t(k * W + x)];
-        }
-        re[size_t(y * W + k)] = r;
-        im[size_t(y * W + k)] = s;
-      }
-    // Along columns: F[j, k] = sum_y R[y, k] e^{-2 pi i j y / H}; accumulate |F|^2 by frequency.
-    for (int64_t j = 0; j < H; ++j) {
-      const double fy = double(std::min(j, H - j)) / double(H);
-      for (int64_t k = 0; k < W; ++k) {
-        double r = 0.0, s = 0.0;
-        for (int64_t y = 0; y < H; ++y) {
-          const double a = re[size_t(y * W + k)], b = im[size_t(y * W + k)];
-          const double cs = ch[size_t(j * H + y)], sn = sh[size_t(j * H + y)];
-          r += a * cs + b * sn;
-          s += b * cs - a * sn;
-        }
-        const double power = r * r + s * s, fx = double(std::min(k, W - k)) / double(W);
-        total += power;
-        if (fx * fx + fy * fy > 0.25 * 0.25) high += power;
-      }
-    }
-  }
-  return total > 0.0 ? high / total : 0.0;
-}
-
-double neighbour_roughness(const Tensor& hwc) {
-  const int64_t H = hwc.dim(0), W = hwc.dim(1), C = hwc.dim(2);
-  double diff = 0.0, var = 0.0;
-  int64_t pairs = 0;
-  for (int64_t c = 0; c < C; ++c) {
-    double mean = 0.0;
-    for (int64_t i = 0; i < H * W; ++i) mean += hwc[i * C + c];
-    mean /= double(H * W);
-    for (int64_t i = 0; i < H * W; ++i) var += (hwc[i * C + c] - mean) * (hwc[i * C + c] - mean);
-    for (int64_t y = 0; y < H; ++y)
-      for (int64_t x = 0; x < W; ++x) {
-        const double v = hwc[(y * W + x) * C + c];
-        if (x + 1 < W) { const double d = hwc[(y * W + x + 1) * C + c] - v; diff += d * d; ++pairs; }
-        if (y + 1 < H) { const double d = hwc[((y + 1) * W + x) * C + c] - v; diff += d * d; ++pairs; }
-      }
-  }
-  var /= double(H * W * C);
-  return var > 0.0 && pairs > 0 ? diff / double(pairs) / (2.0 * var) : 0.0;
 }
 
 }  // namespace convis

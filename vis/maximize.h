@@ -16,7 +16,8 @@
 // per image from a seed derived from (seed, filter): a filter's picture does not depend on which
 // filters share its batch.
 //
-// Methods:
+// Methods (each one file, vis/maximize_<name>.cpp, and one row of the table in maximize.cpp;
+// what a method is: vis/maximize_method.h):
 //   seed      the Keras seeds' loop: a uniform random image in [0, 1) fed to the model as is (no
 //             preprocessing), image += step * g / |g|_2 (per image), step 0.1, 500 iterations;
 //             shown min-max normalised.
@@ -25,7 +26,7 @@
 //             by 1/frequency (low frequencies are cheap, high ones costly) in a decorrelated colour
 //             space; it then goes through the model's preprocessing, and every step through a random
 //             jitter (shift with grey padding), scale (0.9..1.1) and rotation (-5..5 degrees),
-//             one bilinear warp. Adam, learning rate 0.05, 512 steps.
+//             one bilinear warp. Adam (engine/optim.h, maximising), learning rate 0.05, 512 steps.
 //   yosinski  Yosinski et al. 2015's regularised ascent in pixel space: pixels (0..255) +=
 //             step * P * gradient, L2 decay 1e-4 towards the ImageNet mean colour, Gaussian blur
 //             sigma 1 every 4 steps, pixels clipped to 0..255; shown contrast-stretched.
@@ -40,9 +41,10 @@
 #include <string>
 #include <vector>
 
+#include "engine/buffer_cache.h"
 #include "engine/model.h"
 #include "engine/tensor.h"
-#include "vis/image.h"
+#include "vis/preprocess.h"
 
 namespace convis {
 
@@ -90,6 +92,7 @@ class Maximizer {
   // model should end in reverse order, as scopes do: each restores the trainability it found.
   // Ended out of order they still compute the right gradients (a target layer made trainable
   // again is run whole), and the tensor cache's headroom comes back when the last one ends.
+  // While any lives, the cache keeps to 1.25 x the step's peak (cache_policy_ below).
   Maximizer(const Model& m, const std::string& layer, const MaximizeOptions& opt);
   ~Maximizer();
   Maximizer(const Maximizer&) = delete;
@@ -132,6 +135,11 @@ class Maximizer {
   std::vector<float> ascend(const Var& x, const std::vector<int>& filters) const;
   bool selecting() const;  // select_, and the target layer's weights are still frozen
 
+  // The tensor cache stays within 1.25 x the step's own peak (engine/buffer_cache.h). Measured
+  // on VGG16 at 96x96, 2 threads: block5_conv3 batch 16 peaks at 366 MB resident instead of
+  // 504 MB (2 x) for about the same step time; at 1 x it is 303 MB, but a batch-1 step then
+  // re-faults its blocks every time and takes 91 ms instead of 60.
+  BufferCachePolicy cache_policy_{1.25};
   Model model_;  // layers 0..layer of the model, built at h_ x w_
   MaximizeOptions opt_;
   std::string layer_;
@@ -148,7 +156,7 @@ class Maximizer {
 std::vector<MaximizeResult> maximize(const Model& m, const std::string& layer, const std::vector<int>& filters,
                                      const MaximizeOptions& opt, const MaximizeObserver& observe = {});
 
-// ---- building blocks (exposed for tests and the report) ----------------------------------------
+// ---- building blocks of the lucid method (exposed for tests) ------------------------------------
 
 // Lucid's colour-correlation square root (ImageNet RGB statistics), normalised so its largest
 // column has unit norm: rgb = M v at every pixel.
@@ -157,18 +165,5 @@ extern const float kColorCorrelationSqrt[3][3];
 // The 1/f scale of Lucid's Fourier image for an h x w image, (h, w/2 + 1) values:
 // sqrt(h w) / max(|f|, 1 / max(h, w)), |f| the frequency in cycles per pixel.
 std::vector<float> fourier_scale(int h, int w);
-
-// A keras.applications preprocessing mode as a per-pixel affine map of pixel values (0..255):
-// input = pixels M + b, M:(C, C), b:(C) (what preprocess() in vis/image.h computes).
-void preprocess_affine(Preprocess p, int channels, Tensor* m, Tensor* b);
-
-// How much of an image is high-frequency detail. Both are 0 for a constant image.
-// high_frequency_fraction: of the spectral power of the mean-removed channels, the share at
-//   radial frequencies above half the Nyquist frequency (|f| > 0.25 cycles/pixel); white noise
-//   gives about 0.80 (the area of the frequency square outside that circle), smooth images ~0.
-// neighbour_roughness: mean squared difference of horizontally and vertically neighbouring
-//   pixels divided by twice the variance: 1 for white noise, ~0 for smooth images.
-double high_frequency_fraction(const Tensor& hwc);
-double neighbour_roughness(const Tensor& hwc);
 
 }  // namespace convis

@@ -22,7 +22,7 @@
 //
 // train also takes --images N: an epoch of the first N images only, for profiling.
 // Options common to all: --repeats R (timed runs, default 5), --warmup W (default 1), --cache-mb M
-// (Tensor::set_cache_limit: 0 turns the buffer cache off, for before/after measurements).
+// (buffer_cache::set_limit: 0 turns the buffer cache off, for before/after measurements).
 // Output line: {"workload": ..., "median_ms": ..., "min_ms": ..., "runs": R, "peak_rss_mb": ...}
 #include <algorithm>
 #include <chrono>
@@ -36,6 +36,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/buffer_cache.h"
 #include "engine/idx.h"
 #include "engine/model.h"
 #include "engine/model_io.h"
@@ -101,7 +102,7 @@ void report(const std::string& name, const std::vector<double>& ms, const std::s
   std::printf("{\"workload\": \"%s\", \"median_ms\": %.3f, \"min_ms\": %.3f, \"runs\": %zu, \"peak_rss_mb\": %.1f, "
               "\"peak_tensor_mb\": %.1f%s}\n",
               name.c_str(), median(ms), ms.front(), ms.size(), peak_rss_mb(),
-              double(Tensor::peak_live_bytes()) / (1 << 20), extra.c_str());
+              double(buffer_cache::peak_live_bytes()) / (1 << 20), extra.c_str());
 }
 
 int run_forward(const Options& o) {
@@ -206,7 +207,7 @@ int main(int argc, char** argv) {
         throw std::invalid_argument("convis_compare: expected --key value, got '" + k + "'");
       o.kv[k.substr(2)] = argv[i + 1];
     }
-    if (o.kv.count("cache-mb")) Tensor::set_cache_limit(int64_t(std::stoi(o.kv["cache-mb"])) << 20);
+    if (o.kv.count("cache-mb")) buffer_cache::set_limit(int64_t(std::stoi(o.kv["cache-mb"])) << 20);
     if (o.workload == "forward") return run_forward(o);
     if (o.workload == "am") return run_am(o);
     if (o.workload == "train") return run_train(o);
