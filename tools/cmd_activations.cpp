@@ -6,6 +6,7 @@
 
 #include "engine/model_io.h"
 #include "tools/cli.h"
+#include "tools/progress.h"
 #include "vis/activations.h"
 #include "vis/image.h"
 

@@ -12,6 +12,7 @@
 #include "engine/model_io.h"
 #include "tools/class_lookup.h"
 #include "tools/cli.h"
+#include "tools/progress.h"
 #include "vis/maximize.h"
 #include "vis/render.h"
 

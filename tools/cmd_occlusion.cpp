@@ -6,6 +6,7 @@
 
 #include "engine/model_io.h"
 #include "tools/class_lookup.h"
+#include "tools/progress.h"
 #include "vis/attribution.h"
 #include "vis/occlusion.h"
 

@@ -18,6 +18,7 @@
 #include "engine/model_io.h"
 #include "engine/ops.h"
 #include "tools/class_lookup.h"
+#include "tools/progress.h"
 #include "vis/activations.h"
 #include "vis/attribution.h"
 #include "vis/filters.h"

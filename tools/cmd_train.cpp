@@ -17,6 +17,7 @@
 #include "kernels/cpu.h"
 #include "tools/cli.h"
 #include "tools/dataset_classes.h"
+#include "tools/progress.h"
 #include "vis/render.h"
 
 namespace convis::cli {

@@ -1,7 +1,7 @@
 #pragma once
 // Pictures people can read: an 8-bit RGB canvas, colormaps, text (DejaVu Sans via stb_truetype,
-// stb_easy_font when no font is installed), grids of titled tiles, colour bars, atomic PNG writes
-// and a terminal progress bar. Every visualisation command draws with these.
+// stb_easy_font when no font is installed), grids of titled tiles, colour bars and atomic PNG
+// writes. Every visualisation command draws with these.
 //
 //   Canvas map = render_map(fmap.data(), 12, 12, lo, hi, Colormap::viridis);   // one feature map
 //   std::vector<Tile> tiles = {{upscale_nearest(map, 8), "block3_conv1 #7"}, ...};
@@ -93,26 +93,5 @@ Canvas add_colorbar(const Canvas& c, Colormap cm, float lo, float hi, const std:
 void write_png(const Canvas& c, const std::string& path);
 // Creates `dir` (and parents) if needed; throws a one-line error when it is not a writable directory.
 void ensure_output_dir(const std::string& dir);
-
-// ---- progress -------------------------------------------------------------------------------
-// On a terminal (stderr is a tty): one line redrawn in place, `what [#####     ] 42/100 3.1s ETA 4.2s extra`.
-// Otherwise: a plain line every ~10% (and at the end), so logs stay readable.
-class Progress {
- public:
-  Progress(std::string what, int64_t total);
-  void update(int64_t done, const std::string& extra = "");
-  void finish(const std::string& extra = "");  // final line with the total time
-  // On a terminal, erases the bar so that a line printed to stdout does not land on it; the next
-  // update() draws it again. Does nothing otherwise.
-  void clear();
-
- private:
-  std::string what_;
-  int64_t total_;
-  double start_;
-  int last_decile_ = -1;
-  bool tty_;
-  bool finished_ = false;
-};
 
 }  // namespace convis
