@@ -12,6 +12,7 @@
 #include "kernels/warp.h"
 #include "tests/cli_util.h"
 #include "tests/util.h"
+#include "vis/image.h"
 #include "vis/maximize.h"
 
 using namespace convis;

@@ -1,5 +1,6 @@
-// vis/render: colormaps, maps, resizing, blending, grids, text (TrueType and the stb_easy_font
-// fallback) and atomic PNG writes, each against a hand computation or a decode through stb_image.
+// The drawing toolkit (vis/canvas, colormap, text, layout, png): colormaps, maps, resizing,
+// blending, grids, text (TrueType and the stb_easy_font fallback) and atomic PNG writes, each
+// against a hand computation or a decode through stb_image.
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -8,7 +9,11 @@
 
 #include "tests/cli_util.h"
 #include "tests/util.h"
-#include "vis/render.h"
+#include "vis/canvas.h"
+#include "vis/colormap.h"
+#include "vis/layout.h"
+#include "vis/png.h"
+#include "vis/text.h"
 
 using namespace convis;
 namespace fs = std::filesystem;

@@ -9,9 +9,10 @@
 
 #include "engine/model_io.h"
 #include "tools/cli.h"
+#include "vis/canvas.h"
 #include "vis/explain.h"
 #include "vis/image.h"
-#include "vis/render.h"
+#include "vis/png.h"
 
 namespace convis::cli {
 

@@ -8,7 +8,10 @@
 #include "tools/class_lookup.h"
 #include "tools/progress.h"
 #include "vis/attribution.h"
+#include "vis/canvas.h"
+#include "vis/image.h"
 #include "vis/occlusion.h"
+#include "vis/png.h"
 
 namespace convis::cli {
 

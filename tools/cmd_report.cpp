@@ -21,9 +21,14 @@
 #include "tools/progress.h"
 #include "vis/activations.h"
 #include "vis/attribution.h"
+#include "vis/canvas.h"
+#include "vis/colormap.h"
 #include "vis/filters.h"
+#include "vis/image.h"
+#include "vis/layout.h"
 #include "vis/maximize.h"
 #include "vis/occlusion.h"
+#include "vis/png.h"
 
 namespace convis::cli {
 

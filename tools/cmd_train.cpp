@@ -18,7 +18,6 @@
 #include "tools/cli.h"
 #include "tools/dataset_classes.h"
 #include "tools/progress.h"
-#include "vis/render.h"
 
 namespace convis::cli {
 

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "vis/layout.h"
+
 namespace convis {
 
 ActivationNorm parse_activation_norm(const std::string& name) {

@@ -8,6 +8,9 @@
 #include <stdexcept>
 
 #include "engine/ops.h"
+#include "vis/colormap.h"
+#include "vis/layout.h"
+#include "vis/text.h"
 
 namespace convis {
 

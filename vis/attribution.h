@@ -26,7 +26,8 @@
 #include <vector>
 
 #include "engine/model.h"
-#include "vis/render.h"
+#include "vis/canvas.h"
+#include "vis/image.h"
 
 namespace convis {
 

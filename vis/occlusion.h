@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "engine/model.h"
+#include "vis/canvas.h"
 #include "vis/image.h"
-#include "vis/render.h"
 
 namespace convis {
 
