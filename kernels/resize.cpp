@@ -8,10 +8,9 @@
 
 // The formulas are in resize.h. The taps of one axis are computed once (in double, stored as
 // float); the two passes then only multiply and add. The roundings of each filter are those of
-// the separate functions this kernel replaced (vis/render.cpp, vis/image.cpp and
-// vis/attribution.cpp had one each), so pictures and model inputs stay bit-identical: the order
-// of the double operations for a coordinate, the float weights, and the taps of weight 0 that
-// some filters keep.
+// the three resizes this kernel replaced (the canvas's, the photo's and the attribution map's,
+// one per filter), so pictures and model inputs stay bit-identical: the order of the double
+// operations for a coordinate, the float weights, and the taps of weight 0 that some filters keep.
 namespace convis {
 
 namespace {
@@ -117,17 +116,21 @@ void resize_passes(const T* x, float* y, const ResizeShape& s, ResizeFilter filt
   for (int n = 0; n < s.N; ++n) {
     const T* xn = x + int64_t(n) * s.H * s.W * C;
     float* yn = y + int64_t(n) * s.OH * s.OW * C;
-    // Along x: mid[r, ox, k] = sum_j wx(ox, j) x[r, j, k].
-    std::fill(mid.begin(), mid.end(), 0.f);
-    for (int r = 0; r < s.H; ++r)
+    // Along x: mid[r, ox, k] = sum_j wx(ox, j) x[r, j, k], each sum in a register (adding into
+    // mid tap by tap, through a pointer that 8-bit input may alias, was 1.7x slower on a
+    // 4000x3000 photo going to 224x224).
+    for (int r = 0; r < s.H; ++r) {
+      const T* in = xn + int64_t(r) * s.W * C;
       for (int ox = 0; ox < s.OW; ++ox) {
         float* out = &mid[(size_t(r) * size_t(s.OW) + size_t(ox)) * size_t(C)];
-        for (int t = tx.start[size_t(ox)]; t < tx.start[size_t(ox) + 1]; ++t) {
-          const float w = tx.weight[size_t(t)];
-          const T* in = xn + (int64_t(r) * s.W + tx.index[size_t(t)]) * C;
-          for (int64_t k = 0; k < C; ++k) out[k] += w * float(in[k]);
+        const int t0 = tx.start[size_t(ox)], t1 = tx.start[size_t(ox) + 1];
+        for (int64_t k = 0; k < C; ++k) {
+          float acc = 0.f;
+          for (int t = t0; t < t1; ++t) acc += tx.weight[size_t(t)] * float(in[int64_t(tx.index[size_t(t)]) * C + k]);
+          out[k] = acc;
         }
       }
+    }
     // Along y: y[oy, ox, k] = sum_i wy(oy, i) mid[i, ox, k].
     std::fill(yn, yn + int64_t(s.OH) * s.OW * C, 0.f);
     for (int oy = 0; oy < s.OH; ++oy)

@@ -5,9 +5,9 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
-#include <utility>
 #include <vector>
 
+#include "kernels/resize.h"
 #include "vis/image.h"
 
 namespace convis {
@@ -77,51 +77,14 @@ Canvas upscale_nearest(const Canvas& c, int factor) {
   return out;
 }
 
-// Enlarging: bilinear with half-pixel centres. Shrinking: the mean of the source pixels each
-// output pixel covers (with fractional edges), so thin lines and text do not alias away.
-Canvas resize_bilinear(const Canvas& c, int w, int h) {
+Canvas resize_bilinear(const Canvas& c, int h, int w) {
   if (w <= 0 || h <= 0 || c.width <= 0 || c.height <= 0)
     throw std::invalid_argument("resize_bilinear: cannot resize " + std::to_string(c.width) + "x" +
                                 std::to_string(c.height) + " to " + std::to_string(w) + "x" + std::to_string(h));
-  // Per axis: for each output index, source indices and weights.
-  auto taps = [](int in, int out) {
-    std::vector<std::vector<std::pair<int, float>>> t(static_cast<size_t>(out));
-    const double scale = double(in) / double(out);
-    for (int o = 0; o < out; ++o) {
-      auto& v = t[size_t(o)];
-      if (scale <= 1.0) {
-        const double s = std::clamp((o + 0.5) * scale - 0.5, 0.0, double(in - 1));
-        const int i0 = int(std::floor(s));
-        const int i1 = std::min(in - 1, i0 + 1);
-        const float f = float(s - i0);
-        v.push_back({i0, 1.f - f});
-        if (i1 != i0) v.push_back({i1, f});
-      } else {
-        const double a = o * scale, b = (o + 1) * scale;
-        for (int i = int(std::floor(a)); i < int(std::ceil(b)) && i < in; ++i) {
-          const double cover = std::min(b, double(i + 1)) - std::max(a, double(i));
-          if (cover > 0) v.push_back({i, float(cover / scale)});
-        }
-      }
-    }
-    return t;
-  };
-  const auto tx = taps(c.width, w), ty = taps(c.height, h);
-  // Horizontal pass into floats, then vertical.
-  std::vector<float> mid(size_t(c.height) * size_t(w) * 3, 0.f);
-  for (int y = 0; y < c.height; ++y)
-    for (int x = 0; x < w; ++x)
-      for (const auto& [i, wt] : tx[size_t(x)])
-        for (int k = 0; k < 3; ++k)
-          mid[(size_t(y) * size_t(w) + size_t(x)) * 3 + size_t(k)] += wt * float(c.rgb[(size_t(y) * size_t(c.width) + size_t(i)) * 3 + size_t(k)]);
+  std::vector<float> y(size_t(h) * size_t(w) * 3);
+  resize_bilinear_nhwc(c.rgb.data(), y.data(), {1, c.height, c.width, 3, h, w}, ResizeFilter::bilinear_area);
   Canvas out(w, h);
-  for (int y = 0; y < h; ++y)
-    for (int x = 0; x < w; ++x)
-      for (int k = 0; k < 3; ++k) {
-        float v = 0.f;
-        for (const auto& [i, wt] : ty[size_t(y)]) v += wt * mid[(size_t(i) * size_t(w) + size_t(x)) * 3 + size_t(k)];
-        out.rgb[(size_t(y) * size_t(w) + size_t(x)) * 3 + size_t(k)] = uint8_t(std::clamp(std::lround(v), 0L, 255L));
-      }
+  for (size_t i = 0; i < y.size(); ++i) out.rgb[i] = uint8_t(std::clamp(std::lround(y[i]), 0L, 255L));
   return out;
 }
 

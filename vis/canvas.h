@@ -34,7 +34,11 @@ struct Canvas {
 Canvas canvas_from_image(const Image& img);  // grey images become grey RGB
 
 Canvas upscale_nearest(const Canvas& c, int factor);  // pixels stay visible
-Canvas resize_bilinear(const Canvas& c, int w, int h);
+// To h x w, the height first as everywhere in convis (vis/image.h's resize_bilinear too). Each
+// axis on its own: enlarged, bilinear with half-pixel centres; shrunk, the mean of the source
+// pixels each output pixel covers (with fractional edges), so thin lines and text do not alias
+// away (kernels/resize.h, ResizeFilter::bilinear_area). Rounded to the nearest byte.
+Canvas resize_bilinear(const Canvas& c, int h, int w);
 // out = (1 - alpha) * base + alpha * over, per pixel; the sizes must match.
 Canvas blend(const Canvas& base, const Canvas& over, float alpha);
 

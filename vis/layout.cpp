@@ -55,7 +55,7 @@ Canvas scale_tile(const Canvas& c, int tile_size) {
   if (tile_size % longer == 0) return upscale_nearest(c, tile_size / longer);
   const int w = std::max(1, int(std::lround(double(c.width) * tile_size / longer)));
   const int h = std::max(1, int(std::lround(double(c.height) * tile_size / longer)));
-  return resize_bilinear(c, w, h);
+  return resize_bilinear(c, h, w);
 }
 
 }  // namespace
