@@ -11,7 +11,10 @@
 #include "tests/cli_util.h"
 #include "tests/util.h"
 #include "vis/attribution.h"
+#include "vis/canvas.h"
+#include "vis/image.h"
 #include "vis/occlusion.h"
+#include "vis/png.h"
 
 using namespace convis;
 namespace fs = std::filesystem;

@@ -10,10 +10,11 @@
 #include "engine/model_io.h"
 #include "tests/cli_util.h"
 #include "tests/util.h"
+#include "vis/canvas.h"
 #include "vis/diagram.h"
 #include "vis/explain.h"
 #include "vis/image.h"
-#include "vis/render.h"
+#include "vis/png.h"
 
 using namespace convis;
 namespace fs = std::filesystem;

@@ -1,5 +1,6 @@
-// vis/render: colormaps, maps, resizing, blending, grids, text (TrueType and the stb_easy_font
-// fallback) and atomic PNG writes, each against a hand computation or a decode through stb_image.
+// The drawing toolkit (vis/canvas, colormap, text, layout, png): colormaps, maps, resizing,
+// blending, grids, text (TrueType and the stb_easy_font fallback) and atomic PNG writes, each
+// against a hand computation or a decode through stb_image.
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -8,7 +9,12 @@
 
 #include "tests/cli_util.h"
 #include "tests/util.h"
-#include "vis/render.h"
+#include "vis/canvas.h"
+#include "vis/colormap.h"
+#include "vis/image.h"
+#include "vis/layout.h"
+#include "vis/png.h"
+#include "vis/text.h"
 
 using namespace convis;
 namespace fs = std::filesystem;
@@ -117,7 +123,9 @@ TEST_CASE("render: upscale_nearest keeps pixels and blend is per-pixel arithmeti
   Canvas ramp(2, 1);
   ramp.set(0, 0, {0, 0, 0});
   ramp.set(1, 0, {200, 200, 200});
-  const Canvas r = resize_bilinear(ramp, 4, 1);
+  const Canvas r = resize_bilinear(ramp, 1, 4);  // height, then width
+  CHECK(r.width == 4);
+  CHECK(r.height == 1);
   CHECK(r.get(0, 0).r == 0);
   CHECK(r.get(1, 0).r == 50);
   CHECK(r.get(2, 0).r == 150);
@@ -126,6 +134,11 @@ TEST_CASE("render: upscale_nearest keeps pixels and blend is per-pixel arithmeti
   Canvas four(4, 1);
   for (int x = 0; x < 4; ++x) four.set(x, 0, {uint8_t(x * 40), 0, 0});
   CHECK(resize_bilinear(four, 1, 1).get(0, 0).r == 60);
+  // One argument order with the photo's resize (vis/image.h): h, then w.
+  const Canvas tall = resize_bilinear(Canvas(6, 2), 3, 5);
+  CHECK(tall.width == 5);
+  CHECK(tall.height == 3);
+  CHECK(resize_bilinear(Image{6, 2, 3, std::vector<uint8_t>(36, 7)}, 3, 5).shape() == Shape{3, 5, 3});
 }
 
 TEST_CASE("render: canvas drawing clips at the edges") {

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
 #include <numeric>
 #include <regex>
 #include <set>
@@ -222,6 +223,32 @@ TEST_CASE("report sections: each writes the files it returns and its HTML shows 
                                                       "activations_conv2d_2.png"});
   CHECK(sections[4].files == std::vector<std::string>{"gradcam.png"});
   CHECK(announced.size() == 6);  // every file, as it was written
+
+  // The long steps report their progress: increasing, and one last call with done == total.
+  struct Call { std::string what; int64_t done, total; };
+  std::vector<Call> calls;
+  ReportOutput counted = out;
+  counted.progress = [&](const std::string& what, int64_t done, int64_t total) { calls.push_back({what, done, total}); };
+  REQUIRE(plan.has(S::channels));
+  REQUIRE(plan.has(S::occlusion));
+  for (ReportSection s : {S::channels, S::occlusion}) {
+    calls.clear();
+    draw_section(s, m, plan, img, counted);
+    INFO(report_section_name(s));
+    REQUIRE(!calls.empty());
+    std::map<std::string, int> finished;
+    for (size_t i = 0; i < calls.size(); ++i) {
+      const Call& c = calls[i];
+      CHECK(c.total > 0);
+      CHECK(c.done <= c.total);
+      if (c.done == c.total) ++finished[c.what];
+      if (i > 0 && calls[i - 1].what == c.what) CHECK(c.done >= calls[i - 1].done);
+    }
+    CHECK(calls.back().done == calls.back().total);
+    for (const auto& [what, n] : finished) CHECK_MESSAGE(n == 1, what);
+  }
+  CHECK(calls.front().what == "occlusion");
+  CHECK(calls.back().total == plan.occlusion_positions);
 
   // The page: every section in order, the note, the made-by line, everything escaped.
   PageInfo info;

@@ -12,8 +12,11 @@
 #include "tests/cli_util.h"
 #include "tests/util.h"
 #include "vis/activations.h"
+#include "vis/canvas.h"
+#include "vis/colormap.h"
 #include "vis/filters.h"
 #include "vis/image.h"
+#include "vis/png.h"
 
 using namespace convis;
 namespace fs = std::filesystem;

@@ -6,8 +6,12 @@
 
 #include "engine/model_io.h"
 #include "tools/cli.h"
+#include "tools/progress.h"
 #include "vis/activations.h"
+#include "vis/canvas.h"
+#include "vis/colormap.h"
 #include "vis/image.h"
+#include "vis/png.h"
 
 namespace convis::cli {
 

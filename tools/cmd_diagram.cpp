@@ -5,8 +5,9 @@
 
 #include "engine/model_io.h"
 #include "tools/cli.h"
+#include "vis/canvas.h"
 #include "vis/diagram.h"
-#include "vis/render.h"
+#include "vis/png.h"
 
 namespace convis::cli {
 

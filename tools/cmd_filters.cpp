@@ -6,7 +6,10 @@
 
 #include "engine/model_io.h"
 #include "tools/cli.h"
+#include "vis/canvas.h"
+#include "vis/colormap.h"
 #include "vis/filters.h"
+#include "vis/png.h"
 
 namespace convis::cli {
 

@@ -12,8 +12,12 @@
 #include "engine/model_io.h"
 #include "tools/class_lookup.h"
 #include "tools/cli.h"
+#include "tools/progress.h"
+#include "vis/canvas.h"
+#include "vis/colormap.h"
+#include "vis/layout.h"
 #include "vis/maximize.h"
-#include "vis/render.h"
+#include "vis/png.h"
 
 namespace convis::cli {
 

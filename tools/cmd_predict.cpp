@@ -12,8 +12,9 @@
 #include "engine/ops.h"
 #include "tools/cli.h"
 #include "tools/dataset_classes.h"
+#include "vis/canvas.h"
 #include "vis/image.h"
-#include "vis/render.h"
+#include "vis/png.h"
 
 namespace convis::cli {
 

@@ -4,10 +4,12 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 
 #include "engine/file_util.h"
 #include "engine/model_io.h"
 #include "tools/class_lookup.h"
+#include "tools/progress.h"
 #include "vis/report.h"
 
 namespace convis::cli {
@@ -44,10 +46,25 @@ int run_report_with(const ReportSettings& s, const Args& args) {
   std::fflush(stdout);
 
   const ReportImage img = prepare_report_image(m, plan, s.image, std::move(photo), std::move(class_names));
-  const ReportOutput out{staged.path(), [&](const std::string& file) {
-                           std::printf("%s\n", (final_dir / file).string().c_str());
-                           std::fflush(stdout);
-                         }};
+  std::unique_ptr<Progress> bar;  // the long step under way, drawn on stderr
+  std::string bar_what;
+  ReportOutput out;
+  out.dir = staged.path();
+  out.wrote = [&](const std::string& file) {
+    if (bar) bar->clear();
+    std::printf("%s\n", (final_dir / file).string().c_str());
+    std::fflush(stdout);
+  };
+  out.progress = [&](const std::string& what, int64_t done, int64_t total) {
+    if (!bar || what != bar_what) {
+      bar = std::make_unique<Progress>(what, total);
+      bar_what = what;
+    }
+    bar->update(done);
+    if (done < total) return;
+    bar->finish();
+    bar.reset();
+  };
   std::vector<Section> sections;
   for (ReportSection kind : plan.sections) {
     sections.push_back(draw_section(kind, m, plan, img, out));

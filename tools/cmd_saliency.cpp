@@ -8,8 +8,11 @@
 
 #include "engine/model_io.h"
 #include "tools/class_lookup.h"
+#include "tools/progress.h"
 #include "vis/attribution.h"
+#include "vis/image.h"
 #include "vis/occlusion.h"
+#include "vis/png.h"
 
 namespace convis::cli {
 

@@ -17,7 +17,7 @@
 #include "kernels/cpu.h"
 #include "tools/cli.h"
 #include "tools/dataset_classes.h"
-#include "vis/render.h"
+#include "tools/progress.h"
 
 namespace convis::cli {
 

@@ -11,7 +11,7 @@
 #include "engine/model_io.h"
 #include "vis/explain.h"
 #include "vis/image.h"
-#include "vis/render.h"
+#include "vis/png.h"
 
 namespace convis::cli {
 

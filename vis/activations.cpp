@@ -4,6 +4,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "vis/layout.h"
+
 namespace convis {
 
 ActivationNorm parse_activation_norm(const std::string& name) {
@@ -105,7 +107,7 @@ Canvas activation_sheet(const Layer& l, const Tensor& out, const ActivationOptio
     if (longer <= target)
       t = upscale_nearest(t, factor);
     else
-      t = resize_bilinear(t, std::max(1, W * target / longer), std::max(1, H * target / longer));
+      t = resize_bilinear(t, std::max(1, H * target / longer), std::max(1, W * target / longer));
     // A constant channel (a ReLU that never fires on this image, say) says so in its title: its
     // uniform mid colour would otherwise read as a real, evenly middling response.
     const float* p = out.data() + c;

@@ -10,7 +10,8 @@
 #include <vector>
 
 #include "engine/model.h"
-#include "vis/render.h"
+#include "vis/canvas.h"
+#include "vis/colormap.h"
 
 namespace convis {
 

@@ -12,6 +12,7 @@
 #include "engine/ops.h"
 #include "kernels/cam.h"
 #include "kernels/elementwise.h"
+#include "kernels/resize.h"
 #include "vis/attribution_detail.h"
 
 namespace convis {
@@ -190,31 +191,8 @@ Tensor grad_cam(const Model& m, const Tensor& x, int cls, int layer, bool plus_p
 Tensor upsample_bilinear(const Tensor& map, int H, int W) {
   if (map.rank() != 2 || H < 1 || W < 1)
     throw std::invalid_argument("upsample_bilinear: map has shape " + map.shape().str() + ", expected (h, w)");
-  const int h = int(map.dim(0)), w = int(map.dim(1));
-  // Per axis: source index and weight of the lower neighbour, half-pixel centres, clamped.
-  auto taps = [](int in, int out, std::vector<int>& i0, std::vector<float>& f) {
-    i0.resize(size_t(out));
-    f.resize(size_t(out));
-    for (int o = 0; o < out; ++o) {
-      const double s = std::clamp((o + 0.5) * double(in) / double(out) - 0.5, 0.0, double(in - 1));
-      i0[size_t(o)] = std::min(int(s), in - 1);
-      f[size_t(o)] = float(s - i0[size_t(o)]);
-    }
-  };
-  std::vector<int> y0, x0;
-  std::vector<float> fy, fx;
-  taps(h, H, y0, fy);
-  taps(w, W, x0, fx);
   Tensor out(Shape{H, W});
-  for (int y = 0; y < H; ++y) {
-    const int ya = y0[size_t(y)], yb = std::min(ya + 1, h - 1);
-    for (int x = 0; x < W; ++x) {
-      const int xa = x0[size_t(x)], xb = std::min(xa + 1, w - 1);
-      const float top = map[ya * w + xa] * (1.f - fx[size_t(x)]) + map[ya * w + xb] * fx[size_t(x)];
-      const float bot = map[yb * w + xa] * (1.f - fx[size_t(x)]) + map[yb * w + xb] * fx[size_t(x)];
-      out[int64_t(y) * W + x] = top * (1.f - fy[size_t(y)]) + bot * fy[size_t(y)];
-    }
-  }
+  resize_bilinear_nhwc(map.data(), out.data(), {1, int(map.dim(0)), int(map.dim(1)), 1, H, W}, ResizeFilter::bilinear);
   return out;
 }
 

@@ -27,7 +27,8 @@
 
 #include "engine/classifier.h"
 #include "engine/model.h"
-#include "vis/render.h"
+#include "vis/canvas.h"
+#include "vis/image.h"
 
 namespace convis {
 
@@ -78,7 +79,8 @@ Tensor grad_cam(const Model& m, const Tensor& x, int cls, int layer, bool plus_p
                 Tensor* channel_weights = nullptr);
 
 // Bilinear resize of an (h, w) map to (H, W) with half-pixel centres (align_corners=False, as
-// cv2.resize and tf.image.resize), edges clamped.
+// cv2.resize and tf.image.resize), edges clamped; no antialiasing when shrinking
+// (kernels/resize.h, ResizeFilter::bilinear).
 Tensor upsample_bilinear(const Tensor& map, int H, int W);
 // (1,H,W,C) -> (H,W): max over channels of |g|.
 Tensor channel_max_abs(const Tensor& g);

@@ -4,14 +4,17 @@
 #include <cmath>
 
 #include "vis/attribution.h"
+#include "vis/colormap.h"
+#include "vis/layout.h"
+#include "vis/text.h"
 
 namespace convis {
 
 Canvas fit_photo(const Image& photo, int longer) {
   const Canvas c = canvas_from_image(photo);
   const double s = double(longer) / double(std::max(photo.width, photo.height));
-  return resize_bilinear(c, std::max(1, int(std::lround(photo.width * s))),
-                         std::max(1, int(std::lround(photo.height * s))));
+  return resize_bilinear(c, std::max(1, int(std::lround(photo.height * s))),
+                         std::max(1, int(std::lround(photo.width * s))));
 }
 
 namespace {
@@ -41,7 +44,7 @@ Canvas attribution_sheet(const Image& photo, const Attribution& a, const std::st
   std::vector<Canvas> parts = {base};
   std::vector<std::string> titles = {"image"};
   if (a.rgb.defined()) {
-    parts.push_back(resize_bilinear(signed_rgb_canvas(a.rgb), W, H));
+    parts.push_back(resize_bilinear(signed_rgb_canvas(a.rgb), H, W));
     titles.push_back(a.method->title);
   }
   parts.push_back(heat);

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "vis/text.h"
+
 namespace convis {
 
 DiagramStyle parse_diagram_style(const std::string& name) {

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "engine/model.h"
-#include "vis/render.h"
+#include "vis/canvas.h"
 
 namespace convis {
 

@@ -16,7 +16,7 @@
 
 #include "engine/model.h"
 #include "engine/tensor.h"
-#include "vis/render.h"
+#include "vis/canvas.h"
 
 namespace convis {
 

@@ -4,8 +4,9 @@
 #include <cmath>
 #include <functional>
 
+#include "vis/colormap.h"
 #include "vis/explain.h"
-#include "vis/render.h"
+#include "vis/text.h"
 
 namespace convis {
 

@@ -6,6 +6,8 @@
 #include <stdexcept>
 
 #include "vis/image.h"
+#include "vis/layout.h"
+#include "vis/text.h"
 
 namespace convis {
 

@@ -13,7 +13,8 @@
 #include <string>
 
 #include "engine/model.h"
-#include "vis/render.h"
+#include "vis/canvas.h"
+#include "vis/colormap.h"
 
 namespace convis {
 

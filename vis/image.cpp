@@ -3,13 +3,12 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cmath>
 #include <stdexcept>
-#include <vector>
 
 #include <stb_image.h>
 
 #include "engine/file_util.h"
+#include "kernels/resize.h"
 
 namespace convis {
 
@@ -44,76 +43,13 @@ Image load_image(const std::string& path, int want_channels) {
   return img;
 }
 
-// Separable bilinear (triangle) filter with antialiasing, as PIL's Image.resize(BILINEAR):
-// output pixel o covers source coordinates around centre (o + 0.5) * scale, scale = in / out.
-// Each source pixel x (centre x + 0.5) gets weight tent((x + 0.5 - centre) / support_scale),
-// tent(t) = max(0, 1 - |t|), where support_scale = max(scale, 1): enlarging interpolates between
-// the two nearest pixels; shrinking averages every pixel under a tent as wide as the footprint,
-// so no detail aliases. Weights are normalised to sum to 1; edges clamp by renormalising.
-// (stb_image_resize 0.97 has this filter but aborts on some shrink ratios, see vis/image.h.)
-namespace {
-
-struct Taps {
-  std::vector<int> first;      // first source index of each output pixel
-  std::vector<int> count;      // how many source pixels it mixes
-  std::vector<float> weights;  // count weights per output pixel, `stride` apart
-  int stride = 0;
-};
-
-Taps triangle_taps(int in, int out) {
-  const double scale = double(in) / double(out);
-  const double support = std::max(scale, 1.0);
-  Taps t;
-  t.stride = int(std::ceil(support)) * 2 + 1;
-  t.first.resize(size_t(out));
-  t.count.resize(size_t(out));
-  t.weights.assign(size_t(out) * size_t(t.stride), 0.f);
-  for (int o = 0; o < out; ++o) {
-    const double centre = (o + 0.5) * scale;
-    const int lo = std::max(0, int(std::floor(centre - support)));
-    const int hi = std::min(in, int(std::ceil(centre + support)));
-    double total = 0.0;
-    int n = 0;
-    std::vector<double> w;
-    for (int x = lo; x < hi && n < t.stride; ++x, ++n) {
-      w.push_back(std::max(0.0, 1.0 - std::fabs((x + 0.5 - centre) / support)));
-      total += w.back();
-    }
-    t.first[size_t(o)] = lo;
-    t.count[size_t(o)] = n;
-    for (int k = 0; k < n; ++k) t.weights[size_t(o) * size_t(t.stride) + size_t(k)] = float(w[size_t(k)] / total);
-  }
-  return t;
-}
-
-}  // namespace
-
+// PIL's Image.resize(BILINEAR): kernels/resize.h, ResizeFilter::triangle, on the bytes as they are.
 Tensor resize_bilinear(const Image& img, int h, int w) {
   if (h <= 0 || w <= 0) throw std::invalid_argument("resize: target size must be positive");
   if (img.width <= 0 || img.height <= 0) throw std::invalid_argument("resize: empty image");
-  const int c = img.channels, iw = img.width, ih = img.height;
-  // Pass 1: along x, every source row -> (ih, w, c). Pass 2: along y -> (h, w, c).
-  const Taps tx = triangle_taps(iw, w), ty = triangle_taps(ih, h);
-  std::vector<float> rows(static_cast<size_t>(ih) * size_t(w) * size_t(c));
-  for (int y = 0; y < ih; ++y)
-    for (int x = 0; x < w; ++x)
-      for (int k = 0; k < c; ++k) {
-        float acc = 0.f;
-        for (int j = 0; j < tx.count[size_t(x)]; ++j)
-          acc += tx.weights[size_t(x) * size_t(tx.stride) + size_t(j)] *
-                 float(img.pixels[(size_t(y) * size_t(iw) + size_t(tx.first[size_t(x)] + j)) * size_t(c) + size_t(k)]);
-        rows[(size_t(y) * size_t(w) + size_t(x)) * size_t(c) + size_t(k)] = acc;
-      }
-  Tensor out(Shape{h, w, c});
-  for (int y = 0; y < h; ++y)
-    for (int x = 0; x < w; ++x)
-      for (int k = 0; k < c; ++k) {
-        float acc = 0.f;
-        for (int j = 0; j < ty.count[size_t(y)]; ++j)
-          acc += ty.weights[size_t(y) * size_t(ty.stride) + size_t(j)] *
-                 rows[(size_t(ty.first[size_t(y)] + j) * size_t(w) + size_t(x)) * size_t(c) + size_t(k)];
-        out[(int64_t(y) * w + x) * c + k] = acc;
-      }
+  Tensor out(Shape{h, w, img.channels});
+  resize_bilinear_nhwc(img.pixels.data(), out.data(), {1, img.height, img.width, img.channels, h, w},
+                       ResizeFilter::triangle);
   return out;
 }
 

@@ -28,9 +28,10 @@ void set_image_pixel_limit(int64_t pixels);  // at least 1
 // Bilinear resize to h x w in float, antialiased when shrinking, as PIL's Image.resize(BILINEAR)
 // (and tf.image.resize(..., "bilinear", antialias=True)): plain bilinear interpolation with
 // half-pixel centres when enlarging, a tent over the whole footprint when shrinking.
-// Returns (h, w, channels), values in 0..255. Hand-written (one short function) because Debian's
-// stb_image_resize 0.97 aborts with an assertion in this very filter on some shrink ratios
-// (e.g. 300 -> 224 pixels, a photo's height going to VGG16's input).
+// Returns (h, w, channels), values in 0..255. Our own kernel (kernels/resize.h,
+// ResizeFilter::triangle) because Debian's stb_image_resize 0.97 aborts with an assertion in
+// this very filter on some shrink ratios (e.g. 300 -> 224 pixels, a photo's height going to
+// VGG16's input). The height first, as vis/canvas.h's resize_bilinear.
 Tensor resize_bilinear(const Image& img, int h, int w);
 
 // Loads, resizes and preprocesses an image into a (1, h, w, c) batch (c = 1 or 3).

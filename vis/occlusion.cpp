@@ -9,6 +9,9 @@
 #include "engine/classifier.h"
 #include "engine/ops.h"
 #include "vis/attribution.h"
+#include "vis/colormap.h"
+#include "vis/layout.h"
+#include "vis/text.h"
 
 namespace convis {
 

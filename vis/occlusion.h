@@ -16,8 +16,8 @@
 
 #include "engine/classifier.h"
 #include "engine/model.h"
+#include "vis/canvas.h"
 #include "vis/image.h"
-#include "vis/render.h"
 
 namespace convis {
 

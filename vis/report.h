@@ -114,10 +114,14 @@ struct ReportImage {
 ReportImage prepare_report_image(const Model& m, const ReportPlan& plan, const std::string& path, Image photo,
                                  std::vector<std::string> class_names = {});
 
-// Where a section writes its PNGs, and who hears of each (the caller prints its path, say).
+// Where a section writes its PNGs, and who hears of each (the caller prints its path, say) and of
+// the long steps' progress (the caller draws a bar, say; the library knows no terminal).
 struct ReportOutput {
   std::string dir;
   std::function<void(const std::string& file)> wrote;  // the file's name in dir; may be empty
+  // `what` ("maximize block1_conv1", "occlusion") has done of total steps; each step's last call
+  // has done == total, and comes exactly once. May be empty.
+  std::function<void(const std::string& what, int64_t done, int64_t total)> progress;
 };
 
 // One part of the page: its <section> element, and the files (names relative to the page) it

@@ -5,13 +5,17 @@
 #include <functional>
 #include <numeric>
 #include <stdexcept>
+#include <utility>
 
 #include "vis/activations.h"
 #include "vis/attribution.h"
+#include "vis/canvas.h"
+#include "vis/colormap.h"
 #include "vis/filters.h"
+#include "vis/layout.h"
 #include "vis/maximize.h"
 #include "vis/occlusion.h"
-#include "vis/render.h"
+#include "vis/png.h"
 #include "vis/report.h"
 
 namespace convis {
@@ -29,6 +33,25 @@ void write(const Canvas& c, const std::string& file, const ReportOutput& out, Se
   s.files.push_back(file);
   if (out.wrote) out.wrote(file);
 }
+
+// One long step's progress, sent to out.progress: update() as it goes (done < total), finish()
+// once at the end (which sends done == total, whatever the last update was).
+class StepProgress {
+ public:
+  StepProgress(const ReportOutput& out, std::string what, int64_t total)
+      : out_(out), what_(std::move(what)), total_(std::max<int64_t>(total, 1)) {}
+  void update(int64_t done) {
+    if (out_.progress && done < total_) out_.progress(what_, done, total_);
+  }
+  void finish() {
+    if (out_.progress) out_.progress(what_, total_, total_);
+  }
+
+ private:
+  const ReportOutput& out_;
+  std::string what_;
+  int64_t total_;
+};
 
 Section finish(Section s, const std::string& title, const std::string& body) {
   s.title = title;
@@ -56,7 +79,7 @@ void maximize_sheet(const Model& m, const ReportPlan& plan, const std::string& l
   o.size = size;
   Maximizer mx(m, layer, o);
   const size_t batches = (filters.size() + size_t(o.batch) - 1) / size_t(o.batch);
-  Progress bar("maximize " + layer, int64_t(mx.iters()) * int64_t(batches));
+  StepProgress bar(out, "maximize " + layer, int64_t(mx.iters()) * int64_t(batches));
   int64_t done = 0;
   std::vector<Tile> tiles;
   mx.run(filters, [&](int, const std::vector<int>&, const std::vector<float>&) { bar.update(++done); },
@@ -241,7 +264,7 @@ Section occlusion_section(const Model& m, const ReportPlan& plan, const ReportIm
   OcclusionOptions oo;
   oo.patch = plan.occlusion_patch;
   oo.stride = plan.occlusion_stride;
-  Progress bar("occlusion", plan.occlusion_positions);
+  StepProgress bar(out, "occlusion", plan.occlusion_positions);
   oo.progress = [&](int64_t done, int64_t) { bar.update(done); };
   const Occlusion o = occlusion_map(m, img.pixels, plan.preprocess, top1, oo);
   bar.finish();

@@ -12,7 +12,8 @@
 #include "engine/model_config.h"
 #include "engine/model_io.h"
 #include "engine/npy.h"
-#include "vis/render.h"
+#include "vis/canvas.h"
+#include "vis/png.h"
 
 namespace fs = std::filesystem;
 using namespace convis;
