@@ -335,13 +335,11 @@ Id open_dataset(hid_t loc, const std::string& path) {
 // 4 KiB faults cost more than the copy itself. Where transparent huge pages are in "madvise" mode
 // (the Linux default), asking for them makes each fault bring in 2 MiB. Advisory: failure is ignored.
 void advise_huge_pages(void* data, size_t bytes) {
-#ifdef MADV_HUGEPAGE
   constexpr size_t kPage = 4096, kMin = size_t(4) << 20;
   if (bytes < kMin) return;
   const uintptr_t begin = (reinterpret_cast<uintptr_t>(data) + kPage - 1) & ~uintptr_t(kPage - 1);
   const uintptr_t end = (reinterpret_cast<uintptr_t>(data) + bytes) & ~uintptr_t(kPage - 1);
   if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
-#endif
 }
 
 std::vector<int64_t> dims_of(hid_t dataset, const std::string& path) {

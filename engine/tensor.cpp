@@ -1,10 +1,11 @@
 #include "engine/tensor.h"
 
-#include "engine/buffer_cache.h"
-
 #include <algorithm>
 #include <cstdint>
 #include <stdexcept>
+#include <utility>
+
+#include "engine/buffer_cache.h"
 
 namespace convis {
 
@@ -53,6 +54,19 @@ bool Shape::operator==(const Shape& o) const {
 }
 
 Tensor::Tensor(const Shape& shape) : shape_(shape), data_(allocate_floats(shape.numel())) {}
+
+std::string Device::str() const { return "cpu"; }  // the only kind in this build
+
+Tensor Tensor::adopt(const Shape& shape, std::shared_ptr<float> buffer, Device device) {
+  if (!buffer) throw std::invalid_argument("Tensor::adopt: null buffer for shape " + shape.str());
+  if (reinterpret_cast<uintptr_t>(buffer.get()) % 64 != 0)
+    throw std::invalid_argument("Tensor::adopt: buffer for shape " + shape.str() + " is not 64-byte aligned");
+  Tensor t;
+  t.shape_ = shape;
+  t.data_ = std::move(buffer);
+  t.device_ = device;
+  return t;
+}
 
 Tensor Tensor::zeros(const Shape& shape) { return full(shape, 0.f); }
 

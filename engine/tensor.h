@@ -2,13 +2,16 @@
 // Tensor: float32, contiguous, 64-byte aligned, row-major. Images are NHWC (rank 4); the rank
 // is 0 (a scalar) to 4. A Tensor is a cheap handle: copies share the buffer (like a NumPy view
 // of the whole array); clone() makes a deep copy. Buffers come from engine/buffer_cache.h, which
-// recycles large ones and counts the live bytes.
+// recycles large ones and counts the live bytes, or from whoever hands one to adopt(). Each
+// tensor knows where its buffer lives (device(): host memory in this build, engine/device.h).
 #include <array>
 #include <cstdint>
 #include <initializer_list>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "engine/device.h"
 
 namespace convis {
 
@@ -45,12 +48,17 @@ class Tensor {
   static Tensor full(const Shape& shape, float value);
   static Tensor from(const Shape& shape, const std::vector<float>& values);  // sizes must match
   static Tensor scalar(float value) { return full(Shape{}, value); }
+  // A tensor over a buffer someone else allocated: `buffer` holds at least shape.numel() floats in
+  // the memory of `device`, 64-byte aligned, and its deleter frees it when the last handle goes.
+  // Throws std::invalid_argument for a null buffer or one not 64-byte aligned.
+  static Tensor adopt(const Shape& shape, std::shared_ptr<float> buffer, Device device = Device::host());
 
   bool defined() const { return data_ != nullptr; }
   const Shape& shape() const { return shape_; }
   int rank() const { return shape_.rank(); }
   int64_t dim(int axis) const { return shape_[axis]; }
   int64_t numel() const { return shape_.numel(); }
+  Device device() const { return device_; }  // where data() points; kept by reshape and copies
 
   float* data() { return data_.get(); }
   const float* data() const { return data_.get(); }
@@ -70,6 +78,7 @@ class Tensor {
  private:
   Shape shape_;
   std::shared_ptr<float> data_;
+  Device device_;
 };
 
 // Throws std::invalid_argument "<what>: shapes (a) and (b) do not match" unless a == b.

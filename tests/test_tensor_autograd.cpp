@@ -2,6 +2,7 @@
 // get no gradient (and cost no weight-gradient work), no-grad records nothing.
 #include <cstdint>
 #include <memory>
+#include <new>
 #include <string>
 
 #include "engine/buffer_cache.h"
@@ -30,6 +31,43 @@ TEST_CASE("tensor: shape / alignment / NHWC indexing / reshape shares / clone co
   c[0] = 5.f;
   CHECK(t[0] == -1.f);
   CHECK(Tensor::scalar(3.f).item() == 3.f);
+}
+
+TEST_CASE("tensor: knows where its memory lives; adopts a buffer with its own deleter, and ops run on it") {
+  Tensor t(Shape{2, 3});
+  CHECK(t.device() == Device::host());
+  CHECK(t.device().str() == "cpu");
+  CHECK(t.reshape(Shape{6}).device() == t.device());
+  CHECK(Tensor::zeros(Shape{4}).device().is_host());
+
+  // A buffer from elsewhere (device memory later, here aligned host memory) with a deleter that
+  // counts: the tensor uses it in place, ops read it, and the deleter runs once, after the last handle.
+  int freed = 0;
+  {
+    float* raw = static_cast<float*>(::operator new(sizeof(float) * 64, std::align_val_t(64)));
+    std::shared_ptr<float> buffer(raw, [&freed](float* p) {
+      ::operator delete(p, std::align_val_t(64));
+      ++freed;
+    });
+    const Tensor a = Tensor::adopt(Shape{2, 2}, buffer);
+    buffer.reset();
+    CHECK(a.data() == raw);
+    CHECK(a.device() == Device::host());
+    for (int i = 0; i < 4; ++i) const_cast<float*>(a.data())[i] = float(i) - 1.5f;  // -1.5 -0.5 0.5 1.5
+    Var x = Var::param(a);
+    Tape::current().backward(sum(mul(relu(x), x)));  // d/dx relu(x) x = 2x where x > 0, else 0
+    CHECK(x.grad()[0] == 0.f);
+    CHECK(x.grad()[1] == 0.f);
+    CHECK(x.grad()[2] == doctest::Approx(1.0));
+    CHECK(x.grad()[3] == doctest::Approx(3.0));
+    const Tensor view = a.reshape(Shape{4});
+    CHECK(freed == 0);
+  }
+  CHECK(freed == 1);
+  CHECK(error_of([] { Tensor::adopt(Shape{3}, nullptr); }) == "Tensor::adopt: null buffer for shape (3,)");
+  std::shared_ptr<float> odd(new float[20], std::default_delete<float[]>());
+  const std::shared_ptr<float> shifted(odd, odd.get() + 1);  // new[] aligns to 16, so +4 bytes is never 64-aligned
+  CHECK(error_of([&] { Tensor::adopt(Shape{3}, shifted); }) == "Tensor::adopt: buffer for shape (3,) is not 64-byte aligned");
 }
 
 TEST_CASE("bad input: shape mismatches throw naming both shapes") {
