@@ -1,6 +1,7 @@
-// Attribution maps and occlusion: guided ReLU on hand examples, input gradients against finite
-// differences, integrated gradients' completeness, Grad-CAM on hand-built models where the answer is
-// known, occlusion against a direct loop, the commands' bad inputs, and the real darknet model.
+// Attribution maps: guided ReLU on hand examples, input gradients against finite differences,
+// integrated gradients' completeness, Grad-CAM on hand-built models where the answer is known, the
+// saliency and occlusion commands' bad inputs, and the real darknet model (occlusion's maps:
+// test_occlusion.cpp).
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -8,6 +9,7 @@
 #include <string>
 
 #include "engine/model_io.h"
+#include "tests/attribution_models.h"
 #include "tests/cli_util.h"
 #include "tests/util.h"
 #include "vis/attribution.h"
@@ -19,98 +21,16 @@
 using namespace convis;
 namespace fs = std::filesystem;
 
+using test::conv_layer;
+using test::dense_layer;
+using test::finish;
+using test::input_layer;
+using test::score;
+using test::simple_layer;
+using test::tiny_darknet;
+using test::tiny_vgg;
+
 namespace {
-
-Layer input_layer() {
-  Layer l;
-  l.name = "input_1";
-  l.class_name = "InputLayer";
-  return l;
-}
-
-Layer conv_layer(const std::string& name, int filters, int k, Activation act) {
-  Layer l;
-  l.name = name;
-  l.class_name = "Conv2D";
-  l.type = LayerType::conv2d;
-  l.filters = filters;
-  l.kernel_h = l.kernel_w = k;
-  l.padding = Padding::same;
-  l.activation = act;
-  return l;
-}
-
-Layer simple_layer(const std::string& name, const char* class_name, LayerType type) {
-  Layer l;
-  l.name = name;
-  l.class_name = class_name;
-  l.type = type;
-  if (type == LayerType::max_pool2d) l.kernel_h = l.kernel_w = l.stride_h = l.stride_w = 2;
-  if (type == LayerType::leaky_relu) l.alpha = 0.1f;
-  return l;
-}
-
-Layer dense_layer(const std::string& name, int units, Activation act) {
-  Layer l;
-  l.name = name;
-  l.class_name = "Dense";
-  l.type = LayerType::dense;
-  l.units = units;
-  l.activation = act;
-  return l;
-}
-
-// Input h x w x 3, random (seeded) frozen weights. Biases and BatchNormalization's statistics are
-// random too: with zero biases a ReLU network is positively homogeneous, f(x) - f(0) = grad f(x) . x,
-// and integrated gradients' completeness would hold trivially.
-Model finish(Model m, int h, int w, uint32_t seed) {
-  m.input_h = h;
-  m.input_w = w;
-  m.input_c = 3;
-  m.build();
-  init_he_normal(m, seed);
-  uint32_t k = seed * 1000u;
-  for (Layer& l : m.layers)
-    for (size_t i = 0; i < l.weights.size(); ++i) {
-      Tensor& t = l.weights[i].value();
-      const std::string& n = l.weight_names[i];
-      const bool positive = n == "gamma:0" || n == "moving_variance:0";
-      if (n == "kernel:0") continue;
-      t = test::random_tensor(t.shape(), ++k, positive ? 0.5f : -0.3f, positive ? 1.5f : 0.3f);
-    }
-  m.set_trainable(false);
-  return m;
-}
-
-// conv-BN-LeakyReLU-pool-conv(relu)-GAP-dense: the darknet model's pieces, small.
-Model tiny_darknet(uint32_t seed = 7) {
-  Model m;
-  m.name = "tiny_darknet";
-  m.layers = {input_layer(),
-              conv_layer("conv2d_1", 4, 3, Activation::linear),
-              simple_layer("batch_normalization_1", "BatchNormalization", LayerType::batch_norm),
-              simple_layer("leaky_re_lu_1", "LeakyReLU", LayerType::leaky_relu),
-              simple_layer("max_pooling2d_1", "MaxPooling2D", LayerType::max_pool2d),
-              conv_layer("conv2d_2", 6, 3, Activation::relu),
-              simple_layer("global_average_pooling2d_1", "GlobalAveragePooling2D", LayerType::global_avg_pool2d),
-              dense_layer("dense_1", 5, Activation::linear)};
-  return finish(m, 8, 10, seed);
-}
-
-// conv(relu)-pool-flatten-dense(softmax): a VGG-like head whose gradient at the pool is the dense kernel.
-Model tiny_vgg(uint32_t seed = 3) {
-  Model m;
-  m.name = "tiny_vgg";
-  m.layers = {input_layer(), conv_layer("block1_conv1", 4, 3, Activation::relu),
-              simple_layer("block1_pool", "MaxPooling2D", LayerType::max_pool2d),
-              simple_layer("flatten", "Flatten", LayerType::flatten), dense_layer("predictions", 3, Activation::softmax)};
-  return finish(m, 6, 8, seed);
-}
-
-float score(const Model& m, const Tensor& x, int cls) {
-  NoGrad no_grad;
-  return class_scores(m, Var::constant(x)).value()[cls];
-}
 
 using convis::test::error_of;
 
@@ -420,79 +340,6 @@ TEST_CASE("attribution: every method gives a finite non-negative map of the inpu
   CHECK(error_of([&] { cam_layer(m, "nope"); }).find("no layer named 'nope'") != std::string::npos);
   CHECK(error_of([&] { input_gradient(m, x, 5); }).find("0..4") != std::string::npos);
   CHECK(Tape::current().size() == 0);
-}
-
-// ---- occlusion --------------------------------------------------------------------------------
-
-TEST_CASE("occlusion: positions cover every pixel") {
-  CHECK(occlusion_positions(224, 56, 56) == std::vector<int>{0, 56, 112, 168});
-  CHECK(occlusion_positions(224, 56, 28) == std::vector<int>{0, 28, 56, 84, 112, 140, 168});
-  CHECK(occlusion_positions(224, 56, 50) == std::vector<int>{0, 50, 100, 150, 200});
-  CHECK(occlusion_positions(10, 10, 3) == std::vector<int>{0});
-  CHECK(error_of([] { occlusion_positions(10, 11, 3); }).find("patch 11") != std::string::npos);
-  CHECK(error_of([] { occlusion_positions(10, 3, 0); }).find("stride") != std::string::npos);
-}
-
-TEST_CASE("occlusion: the heatmap equals a direct loop over patch positions") {
-  const Model m = tiny_darknet();
-  const Tensor pixels = test::random_tensor({8, 10, 3}, 51, 0.f, 255.f);
-  OcclusionOptions opt;
-  opt.patch = 4;
-  opt.stride = 3;
-  opt.batch = 4;  // 3 x 3 positions: batches of 4, 4, 1
-  opt.fill = {10, 200, 30};
-  int64_t calls = 0;
-  opt.progress = [&](int64_t done, int64_t total) {
-    ++calls;
-    CHECK(total == 9);
-    CHECK(done <= total);
-  };
-  const Occlusion o = occlusion_map(m, pixels, Preprocess::unit, 3, opt);
-  CHECK(calls == 3);
-  CHECK(o.rows == std::vector<int>{0, 3, 6});
-  CHECK(o.cols == std::vector<int>{0, 3, 6});
-  // Direct: paint each patch by hand (clipped), x/255, one forward pass each, softmax by hand.
-  auto prob = [&](const Tensor& px) {
-    Tensor x(Shape{1, 8, 10, 3});
-    for (int64_t i = 0; i < px.numel(); ++i) x[i] = px[i] / 255.f;
-    NoGrad no_grad;
-    const Tensor z = m.forward(Var::constant(x)).value();
-    double mx = -1e30, s = 0;
-    for (int k = 0; k < 5; ++k) mx = std::max(mx, double(z[k]));
-    for (int k = 0; k < 5; ++k) s += std::exp(z[k] - mx);
-    return std::exp(z[3] - mx) / s;
-  };
-  const double p0 = prob(pixels);
-  CHECK(o.p_original == doctest::Approx(p0).epsilon(1e-5));
-  for (int r = 0; r < 3; ++r)
-    for (int c = 0; c < 3; ++c) {
-      Tensor px = pixels.clone();
-      for (int y = 3 * r; y < std::min(3 * r + 4, 8); ++y)
-        for (int x = 3 * c; x < std::min(3 * c + 4, 10); ++x) {
-          px[(y * 10 + x) * 3 + 0] = 10.f;
-          px[(y * 10 + x) * 3 + 1] = 200.f;
-          px[(y * 10 + x) * 3 + 2] = 30.f;
-        }
-      const double p = prob(px);
-      CHECK(o.prob[r * 3 + c] == doctest::Approx(p).epsilon(1e-5));
-      CHECK(o.drop[r * 3 + c] == doctest::Approx(p0 - p).epsilon(1e-4));
-    }
-  // The top-1 class by default.
-  const Occlusion top = occlusion_map(m, pixels, Preprocess::unit, -1, opt);
-  const Tensor probs = class_probabilities(m, preprocess(pixels, Preprocess::unit));
-  CHECK(top.cls == int(std::max_element(probs.data(), probs.data() + 5) - probs.data()));
-}
-
-TEST_CASE("occlusion: with stride equal to patch the upsampled map is the bilinear resize of the grid") {
-  Occlusion o;
-  o.height = 8;
-  o.width = 12;
-  o.patch = 4;
-  o.rows = {0, 4};
-  o.cols = {0, 4, 8};
-  o.drop = Tensor::from({2, 3}, {0.1f, 0.5f, -0.2f, 0.3f, 0.9f, 0.0f});
-  const Tensor a = occlusion_upsample(o, 16, 30), b = upsample_bilinear(o.drop, 16, 30);
-  for (int64_t i = 0; i < a.numel(); ++i) CHECK(a[i] == doctest::Approx(b[i]).epsilon(1e-5));
 }
 
 // ---- the commands -----------------------------------------------------------------------------

@@ -13,6 +13,7 @@
 
 #include "engine/hdf5.h"
 #include "engine/keras_h5.h"
+#include "tests/cli_util.h"
 #include "tests/util.h"
 
 using namespace convis;
@@ -20,34 +21,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A fresh directory under /tmp for one test case, removed with everything in it at the end.
-struct TempDir {
-  fs::path dir;
-  explicit TempDir(const std::string& tag) {
-    static int counter = 0;
-    dir = fs::temp_directory_path() /
-          ("convis_test_keras_h5_" + std::to_string(::getpid()) + "_" + tag + "_" + std::to_string(counter++));
-    fs::create_directories(dir);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(dir, ec);
-  }
-  std::string operator/(const std::string& name) const { return (dir / name).string(); }
-};
-
+using convis::test::Dir;
 using convis::test::error_of;
+using convis::test::same_bits;
+using convis::test::slurp;
 
 using convis::test::contains;
-
-bool same_bits(const Tensor& a, const Tensor& b) {
-  return a.shape() == b.shape() && std::memcmp(a.data(), b.data(), size_t(a.numel()) * sizeof(float)) == 0;
-}
-
-std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 // A small model in every Keras weight shape: weightless input and pool layers, a conv with
 // bias, batch norm with its four vectors, a dense layer. Names as `layout` would call them.
@@ -112,7 +91,7 @@ void write_raw_keras1(const std::string& path, const std::vector<std::string>& l
 }  // namespace
 
 TEST_CASE("keras_h5: round trip in all four layouts / bit-exact / weightless layers kept") {
-  TempDir tmp("roundtrip");
+  Dir tmp("roundtrip");
   const std::string config = R"({"class_name": "Model", "config": {"layers": []}})";
   for (KerasLayout layout : {KerasLayout::keras1, KerasLayout::keras2, KerasLayout::model, KerasLayout::keras3}) {
     CAPTURE(layout_name(layout));
@@ -145,7 +124,7 @@ TEST_CASE("keras_h5: round trip in all four layouts / bit-exact / weightless lay
 }
 
 TEST_CASE("keras_h5: the files have Keras' structure (paths / attributes / string types)") {
-  TempDir tmp("structure");
+  Dir tmp("structure");
   const std::string p2 = tmp / "model.h5";
   write_keras_h5(p2, KerasLayout::model, small_model(KerasLayout::model), "{}");
   {
@@ -178,7 +157,7 @@ TEST_CASE("keras_h5: the files have Keras' structure (paths / attributes / strin
 }
 
 TEST_CASE("keras_h5: keras3 keeps group order and sorts vars numerically / other groups ignored") {
-  TempDir tmp("keras3");
+  Dir tmp("keras3");
   std::vector<LayerWeights> layers;
   for (const char* name : {"zeta", "conv2d_10", "alpha", "conv2d_2"}) layers.push_back({name, {}});
   for (int i = 0; i < 12; ++i)
@@ -215,7 +194,7 @@ TEST_CASE("keras_h5: keras3 keeps group order and sorts vars numerically / other
 }
 
 TEST_CASE("hdf5: float64 / float16 and big-endian float32 datasets are read as float32") {
-  TempDir tmp("types");
+  Dir tmp("types");
   const std::string path = tmp / "types.h5";
   const double d[4] = {0.1, -2.5, 1e-3, 12345.678};
   // float16 bit patterns: 0.5, -2, 1.5, 65504 (largest), 2^-14 (smallest normal), 2^-24 (smallest
@@ -254,7 +233,7 @@ TEST_CASE("hdf5: float64 / float16 and big-endian float32 datasets are read as f
 }
 
 TEST_CASE("hdf5: string attributes read fixed or variable length / scalar or array") {
-  TempDir tmp("strings");
+  Dir tmp("strings");
   const std::string path = tmp / "strings.h5";
   {
     h5::Id f = h5::create_file(path);
@@ -295,7 +274,7 @@ TEST_CASE("hdf5: string attributes read fixed or variable length / scalar or arr
 }
 
 TEST_CASE("keras_h5: name lists over 64 KiB are split into layer_names0 / 1 / ... and read back") {
-  TempDir tmp("split");
+  Dir tmp("split");
   // 300 layers with 250-character names: 75,000 bytes of layer_names, over Keras' 64,512 limit.
   // One layer has 700 weights with 100-character names: 70,000+ bytes of weight_names.
   std::vector<LayerWeights> layers;
@@ -376,7 +355,7 @@ TEST_CASE("keras_h5: the real darknet model.save() file") {
 }
 
 TEST_CASE("keras_h5: bad inputs are errors naming the file and the problem") {
-  TempDir tmp("bad");
+  Dir tmp("bad");
   const std::string missing = tmp / "missing.h5";
   CHECK(error_of([&] { read_keras_h5(missing); }) == "weights file '" + missing + "' does not exist");
 
@@ -390,7 +369,7 @@ TEST_CASE("keras_h5: bad inputs are errors naming the file and the problem") {
 
   const std::string good = tmp / "good.h5";
   write_keras_h5(good, KerasLayout::keras2, small_model(KerasLayout::keras2));
-  const std::string bytes = read_bytes(good);
+  const std::string bytes = slurp(good);
   const std::string truncated = tmp / "truncated.h5";
   std::ofstream(truncated, std::ios::binary) << bytes.substr(0, bytes.size() / 2);
   const std::string e_trunc = error_of([&] { read_keras_h5(truncated); });
@@ -459,7 +438,7 @@ TEST_CASE("keras_h5: bad inputs are errors naming the file and the problem") {
 }
 
 TEST_CASE("keras_h5: writes are atomic") {
-  TempDir tmp("atomic");
+  Dir tmp("atomic");
   const std::vector<LayerWeights> layers = small_model(KerasLayout::keras2);
 
   const std::string nowhere = tmp / "no/such/dir/w.h5";
@@ -470,14 +449,14 @@ TEST_CASE("keras_h5: writes are atomic") {
 
   const std::string path = tmp / "w.h5";
   write_keras_h5(path, KerasLayout::keras2, layers);
-  const std::string before = read_bytes(path);
+  const std::string before = slurp(path);
 
   // Two weights with one name: HDF5 refuses the second dataset after the file is half written.
   std::vector<LayerWeights> clash = small_model(KerasLayout::keras2);
   clash[1].weights[1].name = clash[1].weights[0].name;
   const std::string e_clash = error_of([&] { write_keras_h5(path, KerasLayout::model, clash, "{}"); });
   CHECK(contains(e_clash, "weights file '" + path + "': cannot create dataset 'conv2d_1/kernel:0'"));
-  CHECK(read_bytes(path) == before);
+  CHECK(slurp(path) == before);
 
   // Bad arguments are refused before any file is made.
   std::vector<LayerWeights> hollow = small_model(KerasLayout::keras2);
@@ -487,7 +466,7 @@ TEST_CASE("keras_h5: writes are atomic") {
   std::vector<LayerWeights> twice = small_model(KerasLayout::keras2);
   twice[3].layer = "conv2d_1";
   CHECK(contains(error_of([&] { write_keras_h5(path, KerasLayout::keras3, twice); }), "layer 'conv2d_1' is listed twice"));
-  CHECK(read_bytes(path) == before);
+  CHECK(slurp(path) == before);
 
   // Nothing but the one good file is left in the directory (no temporaries).
   int files = 0;

@@ -33,7 +33,7 @@ TEST_CASE("tensor: shape / alignment / NHWC indexing / reshape shares / clone co
   CHECK(Tensor::scalar(3.f).item() == 3.f);
 }
 
-TEST_CASE("tensor: knows where its memory lives; adopts a buffer with its own deleter, and ops run on it") {
+TEST_CASE("tensor: knows where its memory lives, adopts a buffer with its own deleter, and ops run on it") {
   Tensor t(Shape{2, 3});
   CHECK(t.device() == Device::host());
   CHECK(t.device().str() == "cpu");
