@@ -9,6 +9,8 @@
 #include <system_error>
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -71,10 +73,16 @@ struct TempFile {
   int slot = -1;
   TempFile(const fs::path& dir, const std::string& base, const std::string& target) {
     std::string templ = (dir / ("." + base + ".tmp-XXXXXX")).string();
+    // The file exists from mkostemp on; the signals that remove it wait until it is registered.
+    sigset_t block, old;
+    sigemptyset(&block);
+    for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&block, sig);
+    ::pthread_sigmask(SIG_BLOCK, &block, &old);
     fd = ::mkostemp(templ.data(), O_CLOEXEC);
+    if (fd >= 0) slot = register_temp(templ);
+    ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
     if (fd < 0) throw std::runtime_error("cannot write '" + target + "': cannot create a file in '" + dir.string() + "' (" + errno_text(errno) + ")");
     path = templ;
-    slot = register_temp(path);
     // mkstemp makes 0600; a finished file gets the permissions a plain open(O_CREAT, 0666) would.
     const mode_t mask = ::umask(0);
     ::umask(mask);

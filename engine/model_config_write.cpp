@@ -12,6 +12,18 @@ namespace {
 
 json initializer(const char* cls) { return json{{"class_name", cls}, {"config", json::object()}}; }
 
+// What Conv2D and Dense write alike: the activation, the bias switch, Keras' default initialisers,
+// and no regularisers or constraints.
+void kernel_layer_keys(json& cfg, const Layer& l) {
+  cfg["activation"] = activation_name(l.activation);
+  cfg["use_bias"] = l.use_bias;
+  cfg["kernel_initializer"] = initializer("GlorotUniform");
+  cfg["bias_initializer"] = initializer("Zeros");
+  for (const char* k : {"kernel_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint",
+                        "bias_constraint"})
+    cfg[k] = nullptr;
+}
+
 json layer_to_json(const Layer& l, const Model& m) {
   json cfg = {{"name", l.name}, {"trainable", true}, {"dtype", "float32"}};
   auto pair = [](int a, int b) { return json::array({a, b}); };
@@ -30,13 +42,7 @@ json layer_to_json(const Layer& l, const Model& m) {
       cfg["data_format"] = "channels_last";
       cfg["dilation_rate"] = pair(1, 1);
       cfg["groups"] = 1;
-      cfg["activation"] = activation_name(l.activation);
-      cfg["use_bias"] = l.use_bias;
-      cfg["kernel_initializer"] = initializer("GlorotUniform");
-      cfg["bias_initializer"] = initializer("Zeros");
-      for (const char* k : {"kernel_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint",
-                            "bias_constraint"})
-        cfg[k] = nullptr;
+      kernel_layer_keys(cfg, l);
       break;
     case LayerType::max_pool2d:
     case LayerType::avg_pool2d:
@@ -52,13 +58,7 @@ json layer_to_json(const Layer& l, const Model& m) {
       break;
     case LayerType::dense:
       cfg["units"] = l.units;
-      cfg["activation"] = activation_name(l.activation);
-      cfg["use_bias"] = l.use_bias;
-      cfg["kernel_initializer"] = initializer("GlorotUniform");
-      cfg["bias_initializer"] = initializer("Zeros");
-      for (const char* k : {"kernel_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint",
-                            "bias_constraint"})
-        cfg[k] = nullptr;
+      kernel_layer_keys(cfg, l);
       break;
     case LayerType::flatten: cfg["data_format"] = "channels_last"; break;
     case LayerType::dropout:

@@ -45,6 +45,18 @@ int64_t tile_rows(const Conv2dShape& s) {
   return std::clamp<int64_t>(bytes / row_bytes, 1, int64_t(s.N) * s.OH);
 }
 
+// The im2col path's loop: the N*OH output rows in tiles of tile_rows(s), each handed to
+// f(col, row0, rows, P) with this thread's col scratch of P = rows*OW patches of patch_size(s).
+template <class F>
+void for_each_row_tile(const Conv2dShape& s, const F& f) {
+  const int64_t rows_total = int64_t(s.N) * s.OH, tile = tile_rows(s);
+  float* col = thread_scratch(ScratchSlot::im2col_col, tile * s.OW * patch_size(s));
+  for (int64_t row0 = 0; row0 < rows_total; row0 += tile) {
+    const int64_t rows = std::min(tile, rows_total - row0);
+    f(col, row0, rows, rows * s.OW);
+  }
+}
+
 // y:(P, OC) += b:(OC) on every row
 void add_bias(float* y, const float* b, int64_t P, int64_t OC) {
 #pragma omp parallel for schedule(static)
@@ -122,16 +134,12 @@ void conv2d_nhwc_fwd(const float* x, const float* w, const float* b, float* y, c
     if (b) add_bias(y, b, P, OC);
     return;
   }
-  const int64_t rows_total = int64_t(s.N) * s.OH, tile = tile_rows(s);
-  float* col = thread_scratch(ScratchSlot::im2col_col, tile * s.OW * K);
-  for (int64_t row0 = 0; row0 < rows_total; row0 += tile) {
-    const int64_t rows = std::min(tile, rows_total - row0);
-    const int64_t P = rows * s.OW;  // output pixels in this tile
+  for_each_row_tile(s, [&](float* col, int64_t row0, int64_t rows, int64_t P) {
     float* y_tile = y + row0 * s.OW * OC;
     im2col_nhwc(x, col, s, row0, rows);
     gemm(false, false, P, OC, K, col, w, y_tile);  // y_tile(P, OC) = col(P, K) * W(K, OC)
     if (b) add_bias(y_tile, b, P, OC);  // while the tile is still in cache
-  }
+  });
 }
 
 // dy:(N,OH,OW,OC) w:(KH,KW,C,OC)  dx:(N,H,W,C) accumulated
@@ -147,14 +155,10 @@ void conv2d_nhwc_bwd_data(const float* dy, const float* w, float* dx, const Conv
     gemm(false, true, int64_t(s.N) * s.H * s.W, K, OC, dy, w, dx, /*accumulate=*/true);
     return;
   }
-  const int64_t rows_total = int64_t(s.N) * s.OH, tile = tile_rows(s);
-  float* dcol = thread_scratch(ScratchSlot::im2col_col, tile * s.OW * K);
-  for (int64_t row0 = 0; row0 < rows_total; row0 += tile) {
-    const int64_t rows = std::min(tile, rows_total - row0);
-    const int64_t P = rows * s.OW;
+  for_each_row_tile(s, [&](float* dcol, int64_t row0, int64_t rows, int64_t P) {
     gemm(false, true, P, K, OC, dy + row0 * s.OW * OC, w, dcol);  // dcol(P, K) = dY(P, OC) * W^T
     col2im_nhwc(dcol, dx, s, row0, rows);
-  }
+  });
 }
 
 // x:(N,H,W,C) dy:(N,OH,OW,OC)  dw:(KH,KW,C,OC) accumulated  db:(OC) accumulated, or null
@@ -165,15 +169,11 @@ void conv2d_nhwc_bwd_filter(const float* x, const float* dy, float* dw, float* d
     gemm(true, false, K, OC, int64_t(s.N) * s.H * s.W, x, dy, dw, /*accumulate=*/true);
     return;
   }
-  const int64_t rows_total = int64_t(s.N) * s.OH, tile = tile_rows(s);
-  float* col = thread_scratch(ScratchSlot::im2col_col, tile * s.OW * K);
-  for (int64_t row0 = 0; row0 < rows_total; row0 += tile) {
-    const int64_t rows = std::min(tile, rows_total - row0);
-    const int64_t P = rows * s.OW;
+  for_each_row_tile(s, [&](float* col, int64_t row0, int64_t rows, int64_t P) {
     im2col_nhwc(x, col, s, row0, rows);
     // dW(K, OC) += col(P, K)^T * dY(P, OC), summed over the tiles
     gemm(true, false, K, OC, P, col, dy + row0 * s.OW * OC, dw, /*accumulate=*/true);
-  }
+  });
 }
 
 }  // namespace convis

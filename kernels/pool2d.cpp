@@ -45,6 +45,29 @@ Window window_at(const Pool2dShape& s, int oh, int ow) {
 // Channels per backward work item: a cache line of floats, so threads rarely share a line.
 constexpr int kChannelBlock = 16;
 
+// Runs f(p, n, window) for each output pixel p (of N*OH*OW) of image n, in parallel.
+template <class F>
+void for_each_output_pixel(const Pool2dShape& s, const F& f) {
+  const int64_t pixels = int64_t(s.N) * s.OH * s.OW;
+#pragma omp parallel for schedule(static)
+  for (int64_t p = 0; p < pixels; ++p)
+    f(p, p / (int64_t(s.OH) * s.OW), window_at(s, int(p / s.OW % s.OH), int(p % s.OW)));
+}
+
+// Runs f(n, c0, c1) for each image n and each block [c0, c1) of kChannelBlock channels, in
+// parallel. The backward passes scatter into dx; an image's channel block only ever reaches the
+// same image and channels of dx, so the items never write the same float.
+template <class F>
+void for_each_channel_block(int64_t N, int64_t C, const F& f) {
+  const int64_t blocks = (C + kChannelBlock - 1) / kChannelBlock;
+  const int64_t items = N * blocks;
+#pragma omp parallel for schedule(static)
+  for (int64_t item = 0; item < items; ++item) {
+    const int64_t c0 = item % blocks * kChannelBlock;
+    f(item / blocks, c0, std::min(C, c0 + kChannelBlock));
+  }
+}
+
 }  // namespace
 
 Pool2dShape make_pool2d_shape(int N, int H, int W, int C, int KH, int KW, int SH, int SW, Padding padding) {
@@ -99,18 +122,13 @@ void maxpool2d_nhwc_fwd(const float* x, float* y, int32_t* argmax, const Pool2dS
     throw std::invalid_argument("maxpool2d: input (N,H,W,C)=(" + std::to_string(s.N) + "," +
                                 std::to_string(s.H) + "," + std::to_string(s.W) + "," +
                                 std::to_string(s.C) + ") has more elements than an int32 argmax can index");
-  const int64_t pixels = int64_t(s.N) * s.OH * s.OW;
   if (s.KH == 2 && s.KW == 2 && s.SH == 2 && s.SW == 2 && s.pad_top == 0 && s.pad_left == 0 &&
       2 * s.OH <= s.H && 2 * s.OW <= s.W) {
     maxpool2d_2x2s2_nhwc_fwd(x, y, argmax, s);
     return;
   }
 
-#pragma omp parallel for schedule(static)
-  for (int64_t p = 0; p < pixels; ++p) {
-    const int64_t n = p / (int64_t(s.OH) * s.OW);
-    const int oh = int(p / s.OW % s.OH), ow = int(p % s.OW);
-    const Window win = window_at(s, oh, ow);
+  for_each_output_pixel(s, [&](int64_t p, int64_t n, const Window& win) {
     float* yp = y + p * C;
     int32_t* ap = argmax + p * C;
     bool first = true;  // the first valid cell seeds the maximum, so y is always some x
@@ -130,37 +148,25 @@ void maxpool2d_nhwc_fwd(const float* x, float* y, int32_t* argmax, const Pool2dS
         }
       }
     }
-  }
+  });
 }
 
 // dy:(N,OH,OW,C) argmax:(N,OH,OW,C)  dx:(N,H,W,C) accumulated:  dx[argmax[i]] += dy[i]
 void maxpool2d_nhwc_bwd(const float* dy, const int32_t* argmax, float* dx, const Pool2dShape& s) {
   const int64_t C = s.C, out_pixels = int64_t(s.OH) * s.OW;
-  const int64_t blocks = (C + kChannelBlock - 1) / kChannelBlock;
-  const int64_t items = int64_t(s.N) * blocks;
-
-  // argmax[i] lies in the same image and channel as i, so (n, channel block) items are disjoint.
-#pragma omp parallel for schedule(static)
-  for (int64_t item = 0; item < items; ++item) {
-    const int64_t n = item / blocks;
-    const int64_t c0 = item % blocks * kChannelBlock, c1 = std::min(C, c0 + kChannelBlock);
+  // argmax[i] lies in the same image and channel as i.
+  for_each_channel_block(s.N, C, [&](int64_t n, int64_t c0, int64_t c1) {
     for (int64_t q = 0; q < out_pixels; ++q) {
       const int64_t i = (n * out_pixels + q) * C;
       for (int64_t c = c0; c < c1; ++c) dx[argmax[i + c]] += dy[i + c];
     }
-  }
+  });
 }
 
 // x:(N,H,W,C)  y:(N,OH,OW,C)
 void avgpool2d_nhwc_fwd(const float* x, float* y, const Pool2dShape& s) {
   const int64_t C = s.C;
-  const int64_t pixels = int64_t(s.N) * s.OH * s.OW;
-
-#pragma omp parallel for schedule(static)
-  for (int64_t p = 0; p < pixels; ++p) {
-    const int64_t n = p / (int64_t(s.OH) * s.OW);
-    const int oh = int(p / s.OW % s.OH), ow = int(p % s.OW);
-    const Window win = window_at(s, oh, ow);
+  for_each_output_pixel(s, [&](int64_t p, int64_t n, const Window& win) {
     float* yp = y + p * C;
     std::fill(yp, yp + C, 0.f);
     for (int kh = win.kh_lo; kh < win.kh_hi; ++kh)
@@ -170,19 +176,13 @@ void avgpool2d_nhwc_fwd(const float* x, float* y, const Pool2dShape& s) {
       }
     const float inv = 1.f / float(win.cells());
     for (int64_t c = 0; c < C; ++c) yp[c] *= inv;
-  }
+  });
 }
 
 // dy:(N,OH,OW,C)  dx:(N,H,W,C) accumulated:  each valid cell of a window gets dy / cells
 void avgpool2d_nhwc_bwd(const float* dy, float* dx, const Pool2dShape& s) {
   const int64_t C = s.C;
-  const int64_t blocks = (C + kChannelBlock - 1) / kChannelBlock;
-  const int64_t items = int64_t(s.N) * blocks;
-
-#pragma omp parallel for schedule(static)
-  for (int64_t item = 0; item < items; ++item) {
-    const int64_t n = item / blocks;
-    const int64_t c0 = item % blocks * kChannelBlock, c1 = std::min(C, c0 + kChannelBlock);
+  for_each_channel_block(s.N, C, [&](int64_t n, int64_t c0, int64_t c1) {
     for (int oh = 0; oh < s.OH; ++oh)
       for (int ow = 0; ow < s.OW; ++ow) {
         const Window win = window_at(s, oh, ow);
@@ -194,7 +194,7 @@ void avgpool2d_nhwc_bwd(const float* dy, float* dx, const Pool2dShape& s) {
             for (int64_t c = c0; c < c1; ++c) dxp[c] += dyp[c] * inv;
           }
       }
-  }
+  });
 }
 
 // The slow twin: max over each window by the definition, padding cells skipped.

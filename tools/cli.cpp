@@ -1,6 +1,7 @@
 #include "tools/cli.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 
 namespace convis::cli {
@@ -90,6 +91,13 @@ void Args::allow_only(const std::vector<std::string>& known) const {
   for (const auto& kv : values_)
     if (std::find(known.begin(), known.end(), kv.first) == known.end())
       throw UsageError(command_ + ": unknown option --" + kv.first + " (see vis_tool " + command_ + " --help)");
+}
+
+std::string file_safe(const std::string& s) {
+  std::string o = s;
+  for (char& c : o)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.')) c = '_';
+  return o;
 }
 
 }  // namespace convis::cli

@@ -33,6 +33,9 @@ class Args {
   std::map<std::string, std::string> values_;
 };
 
+// Layer names become file names: anything but letters, digits, '_', '-' and '.' becomes '_'.
+std::string file_safe(const std::string& s);
+
 struct Subcommand {
   const char* name;
   const char* summary;  // one line, for `vis_tool --help`

@@ -15,17 +15,6 @@
 
 namespace convis::cli {
 
-namespace {
-
-std::string file_safe(const std::string& s) {
-  std::string o = s;
-  for (char& c : o)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.')) c = '_';
-  return o;
-}
-
-}  // namespace
-
 static int run_activations(const std::vector<std::string>& argv) {
   Args args("activations", argv, {});
   args.allow_only({"weights", "image", "layer", "out", "norm", "cmap", "preprocess", "max-channels", "input-size"});

@@ -37,14 +37,6 @@ void parse_filter_range(const std::string& s, int& first, int& last) {
   last = int(b);
 }
 
-// Layer names become file names: anything but letters, digits, '_', '-' and '.' becomes '_'.
-std::string file_safe(const std::string& s) {
-  std::string o = s;
-  for (char& c : o)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.')) c = '_';
-  return o;
-}
-
 }  // namespace
 
 static int run_filters(const std::vector<std::string>& argv) {

@@ -37,6 +37,20 @@ struct MaximizeSetup {
   const MaximizeOptions* options = nullptr;  // for a method's own switches (Lucid's three)
 };
 
+// The start images of a batch, image b from rng[b] alone: make_draw(rng[b]) gives a function
+// whose calls draw(i), i = 0, 1, ... in NHWC order, fill image b.
+template <class MakeDraw>
+Tensor per_image_start(const MaximizeSetup& s, std::vector<std::mt19937_64>& rng, const MakeDraw& make_draw) {
+  Tensor x(Shape{s.batch, s.h, s.w, s.c});
+  const int64_t per = x.numel() / s.batch;
+  for (int64_t b = 0; b < s.batch; ++b) {
+    auto draw = make_draw(rng[size_t(b)]);
+    float* p = x.data() + b * per;
+    for (int64_t i = 0; i < per; ++i) p[i] = draw(i);
+  }
+  return x;
+}
+
 class MaximizeParametrisation {
  public:
   virtual ~MaximizeParametrisation() = default;

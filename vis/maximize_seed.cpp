@@ -31,14 +31,9 @@ class SeedMethod : public MaximizeParametrisation {
   explicit SeedMethod(const MaximizeSetup& s) : s_(s) {}
 
   Var init(std::vector<std::mt19937_64>& rng) override {
-    Tensor x(Shape{s_.batch, s_.h, s_.w, s_.c});
-    const int64_t per = x.numel() / s_.batch;
-    for (int64_t b = 0; b < s_.batch; ++b) {
-      std::uniform_real_distribution<float> unit(0.f, 1.f);
-      float* p = x.data() + b * per;
-      for (int64_t i = 0; i < per; ++i) p[i] = unit(rng[size_t(b)]);
-    }
-    return Var::param(x);
+    return Var::param(per_image_start(s_, rng, [](std::mt19937_64& r) {
+      return [&r, unit = std::uniform_real_distribution<float>(0.f, 1.f)](int64_t) mutable { return unit(r); };
+    }));
   }
 
   Var input(const Var& p, std::vector<std::mt19937_64>*) const override { return p; }

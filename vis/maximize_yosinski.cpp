@@ -26,14 +26,12 @@ class YosinskiMethod : public MaximizeParametrisation {
   }
 
   Var init(std::vector<std::mt19937_64>& rng) override {
-    Tensor pixels(Shape{s_.batch, s_.h, s_.w, s_.c});
-    const int64_t per = pixels.numel() / s_.batch;
-    for (int64_t b = 0; b < s_.batch; ++b) {
-      std::normal_distribution<float> normal(0.f, 1.f);
-      float* p = pixels.data() + b * per;
-      for (int64_t i = 0; i < per; ++i) p[i] = std::clamp(mean_pixel(i % s_.c) + 10.f * normal(rng[size_t(b)]), 0.f, 255.f);
-    }
-    return Var::param(pixels);
+    // The mean colour plus noise of 10 grey levels, in 0..255.
+    return Var::param(per_image_start(s_, rng, [this](std::mt19937_64& r) {
+      return [this, &r, normal = std::normal_distribution<float>(0.f, 1.f)](int64_t i) mutable {
+        return std::clamp(mean_pixel(i % s_.c) + 10.f * normal(r), 0.f, 255.f);
+      };
+    }));
   }
 
   Var input(const Var& p, std::vector<std::mt19937_64>*) const override { return mix_channels(p, pre_m_, pre_b_); }
