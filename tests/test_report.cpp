@@ -245,7 +245,7 @@ TEST_CASE("report sections: each writes the files it returns and its HTML shows 
       if (i > 0 && calls[i - 1].what == c.what) CHECK(c.done >= calls[i - 1].done);
     }
     CHECK(calls.back().done == calls.back().total);
-    for (const auto& [what, n] : finished) CHECK_MESSAGE(n == 1, what);
+    for (const auto& kv : finished) CHECK_MESSAGE(kv.second == 1, kv.first);
   }
   CHECK(calls.front().what == "occlusion");
   CHECK(calls.back().total == plan.occlusion_positions);
