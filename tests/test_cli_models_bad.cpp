@@ -1,6 +1,5 @@
 // vis_tool's Keras-model commands on bad input: every bad file or option is exit code 2 and one
 // line on stderr, and writes nothing (the good paths are test_cli_models.cpp).
-#include <cstring>
 #include <filesystem>
 #include <string>
 #include <vector>
