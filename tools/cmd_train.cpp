@@ -181,7 +181,7 @@ static const Registration reg_train(70, {"train", "train the Keras tutorial CNN 
        "sparse categorical cross-entropy of the logits. Pixels are scaled to [0, 1]; each epoch visits\n"
        "the training images in a new random order, `--batch` at a time, the last batch keeping the\n"
        "remainder (as Keras). After each epoch the test set is evaluated (Keras' validation_data).\n"
-       "The same seed and thread count (OMP_NUM_THREADS) give the same file.\n\n"
+       "The same seed and thread count (--threads, OMP_NUM_THREADS) give the same file.\n\n"
        "  --data DIR   a folder with train-images-idx3-ubyte, train-labels-idx1-ubyte,\n"
        "               t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte (each may end in .gz);\n"
        "               default /usr/share/datasets/fashion-mnist\n"

@@ -1,5 +1,6 @@
 // vis_tool version: the version and which CPU kernels run here.
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,12 @@ int run_version(const std::vector<std::string>& argv) {
   std::printf("kernels: %s, %d OpenMP thread(s)\n",
               cpu_has_avx2_fma() ? kernels().name : "portable (no AVX2+FMA on this CPU, or CONVIS_NO_AVX2 set)",
               num_threads());
+  // vis_tool sets GOMP_SPINCOUNT=1000 before OpenMP starts unless the user chose a policy.
+  const char* policy = std::getenv("OMP_WAIT_POLICY");
+  const char* spins = std::getenv("GOMP_SPINCOUNT");
+  std::printf("waiting threads: %s\n", policy ? (std::string("OMP_WAIT_POLICY=") + policy).c_str()
+                                      : spins ? (std::string("spin ") + spins + " times, then sleep (GOMP_SPINCOUNT)").c_str()
+                                              : "OpenMP's default");
   return 0;
 }
 
@@ -26,8 +33,12 @@ int run_version(const std::vector<std::string>& argv) {
 static const Registration reg_version(1, {"version", "print the version and which CPU kernels run here",
        "vis_tool version\n\n"
        "Prints the convis version, the kernel set chosen for this CPU (AVX2+FMA or portable) and the\n"
-       "number of OpenMP threads (set OMP_NUM_THREADS to change it).\n\n"
-       "example:\n  OMP_NUM_THREADS=1 vis_tool version",
+       "number of threads and how idle threads wait.\n\n"
+       "Threads, with every command: --threads N, else OMP_NUM_THREADS, else the CPUs this process\n"
+       "may use (its affinity mask, capped by a cgroup CPU quota). Idle threads spin 1,000 times and\n"
+       "then sleep, so that other work on the machine is not starved (set OMP_WAIT_POLICY or\n"
+       "GOMP_SPINCOUNT to choose otherwise).\n\n"
+       "example:\n  vis_tool version --threads 1",
        run_version});
 
 }  // namespace convis::cli

@@ -1,6 +1,7 @@
 // vis_tool: every convis visualisation from one binary. `vis_tool --help` lists the subcommands;
 // `vis_tool NAME --help` explains one with an example. Library code throws; this file is the
 // only place that turns an error into a one-line message and an exit code (2).
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -9,9 +10,12 @@
 #include <utility>
 #include <vector>
 
+#include <unistd.h>
+
 #include "engine/errors.h"
 #include "engine/file_util.h"
 #include "engine/model_io.h"
+#include "kernels/cpu.h"
 #include "tools/cli.h"
 #include "vis/image.h"
 
@@ -48,9 +52,46 @@ std::string one_line(const std::string& s) {
   return out;
 }
 
+// Removes "--flag N" or "--flag=N" (anywhere after the command) from args into value. False,
+// after a one-line error, when N is not an integer from 1 to max.
+bool take_global(std::vector<std::string>& args, const std::string& flag, long long max, const char* expected,
+                 long long& value) {
+  for (size_t i = 1; i < args.size(); ++i) {
+    const bool joined = args[i].rfind(flag + "=", 0) == 0;
+    if (args[i] != flag && !joined) continue;
+    const std::string v = joined ? args[i].substr(flag.size() + 1) : (i + 1 < args.size() ? args[i + 1] : "");
+    char* end = nullptr;
+    errno = 0;
+    const long long n = std::strtoll(v.c_str(), &end, 10);
+    if (v.empty() || *end != '\0' || errno != 0 || n < 1 || n > max) {
+      std::fprintf(stderr, "vis_tool: error: %s expects %s, got '%s'\n", flag.c_str(), expected, one_line(v).c_str());
+      return false;
+    }
+    value = n;
+    args.erase(args.begin() + long(i), args.begin() + long(i) + (joined || i + 1 >= args.size() ? 1 : 2));
+    return true;
+  }
+  return true;
+}
+
+// OpenMP threads that wait at the end of a parallel region spin before they sleep; libgomp's
+// default is 300,000 spins. On a laptop with other work running, a waiting thread then burns the
+// time slices its partner needs (vis_tool demo with four busy loops on two cores: 9x its quiet
+// time; with 1,000 spins 3.7x, fair share being 3x, and the same quiet time within noise).
+// libgomp reads its environment once, in its own constructor, before main: the only way to
+// choose for the user is to set GOMP_SPINCOUNT and run this program again (one exec, about a
+// millisecond). A user's OMP_WAIT_POLICY or GOMP_SPINCOUNT wins; if the exec fails, the program
+// goes on with OpenMP's default.
+void set_openmp_wait_default(char** argv) {
+  if (std::getenv("OMP_WAIT_POLICY") || std::getenv("GOMP_SPINCOUNT")) return;
+  if (setenv("GOMP_SPINCOUNT", "1000", 0) != 0) return;
+  execv("/proc/self/exe", argv);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  set_openmp_wait_default(argv);
   convis::remove_temp_files_on_signals();  // SIGINT/SIGTERM during a write leave no temporary file
   convis::set_default_weights_dir(std::string(CONVIS_SOURCE_DIR) + "/weights");  // where vgg16, fashion live
   std::vector<std::string> args(argv + 1, argv + argc);
@@ -58,21 +99,17 @@ int main(int argc, char** argv) {
     print_overview(args.empty() ? stderr : stdout);
     return args.empty() ? 2 : 0;
   }
-  // Global options, valid with every command: --max-pixels N (the largest image read).
-  for (size_t i = 1; i < args.size(); ++i) {
-    if (args[i] != "--max-pixels" && args[i].rfind("--max-pixels=", 0) != 0) continue;
-    const bool joined = args[i].size() > 12;
-    const std::string v = joined ? args[i].substr(13) : (i + 1 < args.size() ? args[i + 1] : "");
-    char* end = nullptr;
-    const long long n = std::strtoll(v.c_str(), &end, 10);
-    if (v.empty() || *end != '\0' || n < 1 || n > (1LL << 40)) {
-      std::fprintf(stderr, "vis_tool: error: --max-pixels expects a pixel count from 1 to 2^40, got '%s'\n", one_line(v).c_str());
-      return 2;
-    }
-    convis::set_image_pixel_limit(n);
-    args.erase(args.begin() + long(i), args.begin() + long(i) + (joined ? 1 : 2));
-    break;
-  }
+  // Global options, valid with every command: --max-pixels N (the largest image read) and
+  // --threads N (the OpenMP team; default: the CPUs this process may use, or OMP_NUM_THREADS).
+  long long max_pixels = 0, threads = 0;
+  if (!take_global(args, "--max-pixels", 1LL << 40, "a pixel count from 1 to 2^40", max_pixels) ||
+      !take_global(args, "--threads", 1024, "a thread count from 1 to 1024", threads))
+    return 2;
+  if (max_pixels > 0) convis::set_image_pixel_limit(max_pixels);
+  if (threads > 0)
+    convis::set_num_threads(int(threads));
+  else if (!std::getenv("OMP_NUM_THREADS"))
+    convis::set_num_threads(convis::available_cpus());
   const std::string name = args[0];
   for (const auto& c : convis::cli::subcommands()) {
     if (name != c.name) continue;
