@@ -434,6 +434,11 @@ TEST_CASE("saliency and occlusion commands: a tiny model writes its pictures") {
     CHECK(fs::exists(out / (std::string("pic_occlusion_0") + s + ".png")));
   // Nothing but the PNGs: no temporary files left behind.
   for (const auto& e : fs::directory_iterator(out)) CHECK(e.path().extension() == ".png");
+  // Without --patch and --stride: from the input (6 x 8 -> patch 1, stride 1), said so.
+  const test::CliResult d = test::run_vis_tool({"occlusion", "--weights", W, "--image", I, "--out", out.string()});
+  CAPTURE(d.err);
+  REQUIRE(d.rc == 0);
+  CHECK(test::contains(d.out, "patch 1, stride 1 (from the input size), fill: zero after preprocessing"));
 }
 
 // ---- the real model -------------------------------------------------------------------------
@@ -465,7 +470,9 @@ TEST_CASE("acceptance: Grad-CAM and occlusion peaks lie inside the espresso cup"
   MESSAGE("Grad-CAM peak in the photo: (" << gx << ", " << gy << ")");
   CHECK(inside(gx, gy));
 
-  const Occlusion o = occlusion_map(m, pixels, Preprocess::unit, cls, OcclusionOptions{});
+  OcclusionOptions oo;  // the command line's defaults at 224: patch 56, stride 28, zero fill
+  default_occlusion_geometry(h, w, &oo.patch, &oo.stride);
+  const Occlusion o = occlusion_map(m, pixels, Preprocess::unit, cls, oo);
   const int64_t best = std::max_element(o.drop.data(), o.drop.data() + o.drop.numel()) - o.drop.data();
   const int by = o.rows[size_t(best) / o.cols.size()], bx = o.cols[size_t(best) % o.cols.size()];
   const double ox = (bx + 28.0) * 600.0 / w, oy = (by + 28.0) * 400.0 / h;

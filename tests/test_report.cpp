@@ -128,9 +128,9 @@ TEST_CASE("plan_report: a model built here, a model without class scores, a Dens
   CHECK(p.block_maximize_size == std::vector<int>{12, 12});  // min(max(20, 16), 12): no Flatten
   CHECK(p.class_maximize_size == 12);
   CHECK(p.gradcam_layer == 4);  // c3
-  // Patch 5 (20 / 4), stride 2 (20 / 8): rows 0, 2, ..., 16 (16 + 5 reaches 20): 9; columns
-  // 0, 2, ..., 12 (12 + 5 reaches 16): 7.
-  CHECK(p.occlusion_patch == 5);
+  // Patch 4 (the shorter side 16 / 4), stride 2: rows 0, 2, ..., 16 (16 + 4 reaches 20): 9;
+  // columns 0, 2, ..., 12 (12 + 4 reaches 16): 7.
+  CHECK(p.occlusion_patch == 4);
   CHECK(p.occlusion_stride == 2);
   CHECK(p.occlusion_positions == 9 * 7);
   CHECK(p.sections.size() == 8);

@@ -15,27 +15,6 @@
 
 namespace convis::cli {
 
-namespace {
-
-// "250,128,128" -> an RGB colour; UsageError otherwise.
-Rgb parse_fill(const std::string& s) {
-  int v[3];
-  size_t start = 0;
-  for (int k = 0; k < 3; ++k) {
-    const size_t end = k < 2 ? s.find(',', start) : s.size();
-    const std::string part = end == std::string::npos ? "" : s.substr(start, end - start);
-    char* stop = nullptr;
-    const long x = std::strtol(part.c_str(), &stop, 10);
-    if (part.empty() || *stop != '\0' || x < 0 || x > 255)
-      throw UsageError("occlusion: --fill expects R,G,B with each in 0..255 (e.g. 250,128,128), got '" + s + "'");
-    v[k] = int(x);
-    start = end + 1;
-  }
-  return Rgb{uint8_t(v[0]), uint8_t(v[1]), uint8_t(v[2])};
-}
-
-}  // namespace
-
 static int run_occlusion(const std::vector<std::string>& argv) {
   Args args("occlusion", argv, {});
   args.allow_only({"weights", "image", "patch", "stride", "fill", "class", "batch", "out", "preprocess", "classes"});
@@ -43,11 +22,14 @@ static int run_occlusion(const std::vector<std::string>& argv) {
   const std::string image = args.require("image");
   const std::string out_dir = args.get("out", "out");
   OcclusionOptions opt;
-  opt.patch = args.get_int("patch", 56, 1, 4096);
-  opt.stride = args.get_int("stride", 56, 1, 4096);
   opt.batch = args.get_int("batch", 16, 1, 1024);
-  if (args.has("fill")) opt.fill = parse_fill(args.get("fill", ""));
-  if (opt.batch < 1) throw UsageError("occlusion: --batch must be >= 1, got " + std::to_string(opt.batch));
+  if (args.has("fill")) {
+    try {
+      parse_occlusion_fill(args.get("fill", ""), &opt.fill, &opt.colour);
+    } catch (const std::invalid_argument& e) {
+      throw UsageError(std::string("occlusion: --") + e.what());
+    }
+  }
 
   // Everything is checked before anything is written.
   const Model m = load_model(spec);
@@ -59,12 +41,23 @@ static int run_occlusion(const std::vector<std::string>& argv) {
   const Preprocess pre = args.has("preprocess") ? parse_preprocess(args.get("preprocess", "")) : default_preprocess(m);
   const ClassNames names = load_class_names(args, resolve_weights_path(spec), m, K);
   const int h = m.built_h(), w = m.built_w();
+  // Without --patch / --stride: from the input size (a quarter of the shorter side, stride half
+  // of that); one given alone sets the other (stride = patch / 2, patch = 2 * stride).
+  int patch = 0, stride = 0;
+  default_occlusion_geometry(h, w, &patch, &stride);
+  const bool has_patch = args.has("patch"), has_stride = args.has("stride");
+  if (has_patch) opt.patch = args.get_int("patch", patch, 1, 4096);
+  if (has_stride) opt.stride = args.get_int("stride", stride, 1, 4096);
+  if (!has_patch) opt.patch = has_stride ? std::min(std::min(h, w), 2 * opt.stride) : patch;
+  if (!has_stride) opt.stride = std::max(1, opt.patch / 2);
   std::vector<int> rows, cols;
   try {
     rows = occlusion_positions(h, opt.patch, opt.stride);
     cols = occlusion_positions(w, opt.patch, opt.stride);
   } catch (const std::invalid_argument& e) {
-    throw UsageError(std::string("occlusion: --patch/--stride: ") + e.what());
+    throw UsageError("occlusion: --patch " + std::to_string(opt.patch) + " does not fit model '" + m.name + "' whose input is " +
+                     std::to_string(w) + "x" + std::to_string(h) + ": give 1 <= --patch <= " + std::to_string(std::min(h, w)) +
+                     " (default: a quarter of the shorter side, " + std::to_string(patch) + ")");
   }
   const int cls = args.has("class") ? names.parse(args.get("class", ""), K, "occlusion") : -1;
   const Image photo = load_image(image, m.input_c == 1 ? 1 : 3);
@@ -73,8 +66,9 @@ static int run_occlusion(const std::vector<std::string>& argv) {
 
   std::printf("%s: %dx%d, resized to %dx%d, preprocessing '%s'\n", image.c_str(), photo.width, photo.height, w, h,
               preprocess_name(pre));
-  std::printf("patch %d, stride %d, fill %d,%d,%d: %zux%zu positions\n", opt.patch, opt.stride, opt.fill.r, opt.fill.g,
-              opt.fill.b, cols.size(), rows.size());
+  std::printf("patch %d, stride %d%s, fill: %s; %zux%zu positions\n", opt.patch, opt.stride,
+              has_patch || has_stride ? "" : " (from the input size)", describe_occlusion_fill(pixels, pre, opt).c_str(),
+              cols.size(), rows.size());
   std::fflush(stdout);  // the progress bar goes to stderr
   Progress bar("occlusion", int64_t(rows.size() * cols.size()));
   opt.progress = [&](int64_t done, int64_t) { bar.update(done); };
@@ -97,7 +91,7 @@ static int run_occlusion(const std::vector<std::string>& argv) {
   std::snprintf(what, sizeof what, "class %d '%s' (p %.3f), patch %d stride %d", o.cls, names.name(o.cls).c_str(),
                 double(o.p_original), opt.patch, opt.stride);
   const std::string what_s = what;
-  write_png(occlusion_sheet(pixels, o, opt, stem + ": occluded copies, p of " + what_s), base + "_sheet.png");
+  write_png(occlusion_sheet(pixels, o, stem + ": occluded copies, p of " + what_s), base + "_sheet.png");
   write_png(occlusion_heatmap(o, photo, stem + ": drop of p per patch position, " + what_s), base + "_heatmap.png");
   write_png(occlusion_overlay(o, photo, stem + ": drop of p, " + what_s), base + "_overlay.png");
   write_png(occlusion_mask(o, photo, stem + ": image x normalised drop^2"), base + "_mask.png");
@@ -107,18 +101,23 @@ static int run_occlusion(const std::vector<std::string>& argv) {
 
 static const Registration reg_occlusion(51, {"occlusion",
        "occlusion sensitivity: the drop of a class's probability as a patch slides over the image",
-       "vis_tool occlusion --weights F --image I [--patch 56] [--stride 56] [--fill 250,128,128]\n"
+       "vis_tool occlusion --weights F --image I [--patch P] [--stride S] [--fill zero|mean|blur|R,G,B]\n"
        "                   [--class C] [--batch 16] [--out DIR] [--preprocess M] [--classes J]\n\n"
-       "The image is resized to the model's input; a --patch x --patch square filled with the --fill\n"
-       "colour (in pixel space, before preprocessing) slides over it with --stride (the last position\n"
-       "on each axis is clipped at the border, so every pixel gets covered). Every occluded copy is\n"
+       "The image is resized to the model's input; a --patch x --patch square slides over it with\n"
+       "--stride (the last position on each axis is clipped at the border, so every pixel gets covered).\n"
+       "Default patch: a quarter of the input's shorter side (224 -> 56, 28 -> 7), stride half of it.\n"
+       "The patch shows --fill, in pixel space before preprocessing: zero (default) is the pixel the\n"
+       "model's preprocessing maps to 0, \"no information\" for the model (black for x/255, ImageNet's\n"
+       "mean colour for caffe, mid-grey for tf); mean is the image's mean colour; blur is the image\n"
+       "blurred (Gaussian, sigma patch/4): detail hidden, colour kept; R,G,B one colour (grey models\n"
+       "take its luma). The command prints the fill it used. Every occluded copy is\n"
        "classified (--batch copies per pass, no gradients) and the heatmap is p(original) - p(occluded)\n"
        "for class C (default: the top-1 class; an index or, with a class index, a name). Writes\n"
        "DIR/<image>_occlusion_<class>_sheet.png (all occluded copies, the largest drop framed in red),\n"
        "_heatmap.png (the drop per position, reds, colour bar), _overlay.png (the drop, bilinear between\n"
        "patch centres, over the photo) and _mask.png (the photo times the min-max normalised drop squared).\n\n"
        "example:\n  vis_tool occlusion --weights ../shared/data/models/darknet_tiny_imagenet.h5 \\\n"
-       "      --image ../shared/data/images/coffee.png --patch 56 --stride 28 --out out",
+       "      --image ../shared/data/images/coffee.png --fill blur --out out",
        run_occlusion});
 
 }  // namespace convis::cli

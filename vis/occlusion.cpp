@@ -4,10 +4,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <stdexcept>
 
 #include "engine/classifier.h"
 #include "engine/ops.h"
+#include "kernels/warp.h"
 #include "vis/attribution.h"
 #include "vis/colormap.h"
 #include "vis/layout.h"
@@ -27,15 +29,104 @@ std::vector<int> occlusion_positions(int size, int patch, int stride) {
   return p;
 }
 
-Tensor occlude(const Tensor& pixels, int y, int x, int patch, Rgb fill) {
+void default_occlusion_geometry(int h, int w, int* patch, int* stride) {
+  *patch = std::max(1, std::min(h, w) / 4);
+  *stride = std::max(1, *patch / 2);
+}
+
+void parse_occlusion_fill(const std::string& s, OcclusionFill* fill, Rgb* colour) {
+  if (s == "zero" || s == "mean" || s == "blur") {
+    *fill = s == "zero" ? OcclusionFill::zero : s == "mean" ? OcclusionFill::mean : OcclusionFill::blur;
+    return;
+  }
+  int v[3];
+  size_t start = 0;
+  for (int k = 0; k < 3; ++k) {
+    const size_t end = k < 2 ? s.find(',', start) : s.size();
+    const std::string part = end == std::string::npos ? "" : s.substr(start, end - start);
+    const bool digits = !part.empty() && part.size() <= 3 &&
+                        std::all_of(part.begin(), part.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+    const long x = digits ? std::strtol(part.c_str(), nullptr, 10) : -1;
+    if (x < 0 || x > 255)
+      throw std::invalid_argument("fill expects zero, mean, blur or R,G,B with each in 0..255 (e.g. 128,128,128), got '" +
+                                  s.substr(0, 60) + "'");
+    v[k] = int(x);
+    start = end + 1;
+  }
+  *fill = OcclusionFill::colour;
+  *colour = Rgb{uint8_t(v[0]), uint8_t(v[1]), uint8_t(v[2])};
+}
+
+namespace {
+
+float blur_sigma(int patch) { return std::max(1.f, float(patch) / 4.f); }
+
+std::string pixel_text(const Tensor& fill) {  // the colour of a constant fill image, as "r,g,b"
+  std::string t;
+  for (int64_t c = 0; c < fill.dim(2); ++c) {
+    char b[16];
+    std::snprintf(b, sizeof b, "%s%.4g", c ? "," : "", double(fill[c]));
+    t += b;
+  }
+  return t;
+}
+
+}  // namespace
+
+Tensor occlusion_fill_image(const Tensor& pixels, Preprocess pre, const OcclusionOptions& opt) {
+  if (pixels.rank() != 3) throw std::invalid_argument("occlusion: pixels have shape " + pixels.shape().str() + ", expected (H, W, C)");
+  const int64_t H = pixels.dim(0), W = pixels.dim(1), C = pixels.dim(2);
+  if (opt.fill == OcclusionFill::blur) {
+    Tensor out = pixels.clone();
+    gaussian_blur_nhwc(out.data(), 1, int(H), int(W), int(C), blur_sigma(opt.patch));
+    return out;
+  }
+  std::vector<float> value(size_t(C), 0.f);
+  for (int64_t c = 0; c < C; ++c) {
+    if (opt.fill == OcclusionFill::zero) {
+      value[size_t(c)] = pixel_of_zero_input(pre, int(c), int(C));
+    } else if (opt.fill == OcclusionFill::mean) {
+      double sum = 0;
+      for (int64_t i = 0; i < H * W; ++i) sum += pixels[i * C + c];
+      value[size_t(c)] = float(sum / double(H * W));
+    } else {
+      const float rgb[3] = {float(opt.colour.r), float(opt.colour.g), float(opt.colour.b)};
+      value[size_t(c)] = C == 3 ? rgb[c] : 0.299f * rgb[0] + 0.587f * rgb[1] + 0.114f * rgb[2];
+    }
+  }
+  Tensor out(pixels.shape());
+  for (int64_t i = 0; i < H * W; ++i)
+    for (int64_t c = 0; c < C; ++c) out[i * C + c] = value[size_t(c)];
+  return out;
+}
+
+std::string describe_occlusion_fill(const Tensor& pixels, Preprocess pre, const OcclusionOptions& opt) {
+  switch (opt.fill) {
+    case OcclusionFill::blur: {
+      char b[64];
+      std::snprintf(b, sizeof b, "a blur of the image (Gaussian, sigma %.3g pixels)", double(blur_sigma(opt.patch)));
+      return b;
+    }
+    case OcclusionFill::zero:
+      return std::string("zero after preprocessing '") + preprocess_name(pre) + "' (pixel " +
+             pixel_text(occlusion_fill_image(pixels, pre, opt)) + ")";
+    case OcclusionFill::mean:
+      return "the image's mean colour (pixel " + pixel_text(occlusion_fill_image(pixels, pre, opt)) + ")";
+    case OcclusionFill::colour:
+      break;
+  }
+  return "colour " + pixel_text(occlusion_fill_image(pixels, pre, opt));
+}
+
+Tensor occlude(const Tensor& pixels, int y, int x, int patch, const Tensor& fill) {
   if (pixels.rank() != 3) throw std::invalid_argument("occlude: pixels have shape " + pixels.shape().str() + ", expected (H, W, C)");
+  if (fill.shape() != pixels.shape())
+    throw std::invalid_argument("occlude: fill has shape " + fill.shape().str() + ", expected " + pixels.shape().str());
   Tensor out = pixels.clone();
   const int64_t H = pixels.dim(0), W = pixels.dim(1), C = pixels.dim(2);
-  const float rgb[3] = {float(fill.r), float(fill.g), float(fill.b)};
-  const float grey = 0.299f * rgb[0] + 0.587f * rgb[1] + 0.114f * rgb[2];
-  for (int64_t i = std::max<int64_t>(y, 0); i < std::min<int64_t>(y + patch, H); ++i)
-    for (int64_t j = std::max<int64_t>(x, 0); j < std::min<int64_t>(x + patch, W); ++j)
-      for (int64_t c = 0; c < C; ++c) out[(i * W + j) * C + c] = C == 3 ? rgb[c] : grey;
+  for (int64_t i = std::max<int64_t>(y, 0); i < std::min<int64_t>(int64_t(y) + patch, H); ++i)
+    for (int64_t j = std::max<int64_t>(x, 0); j < std::min<int64_t>(int64_t(x) + patch, W); ++j)
+      for (int64_t c = 0; c < C; ++c) out[(i * W + j) * C + c] = fill[(i * W + j) * C + c];
   return out;
 }
 
@@ -56,6 +147,8 @@ Occlusion occlusion_map(const Model& m, const Tensor& pixels, Preprocess pre, in
   o.cls = cls >= 0 ? cls : int(std::max_element(p0.data(), p0.data() + K) - p0.data());
   o.p_original = p0[o.cls];
 
+  o.fill = occlusion_fill_image(pixels, pre, opt);
+  const Tensor& fill = o.fill;
   const int64_t R = int64_t(o.rows.size()), Cn = int64_t(o.cols.size()), total = R * Cn;
   const int64_t n = pixels.numel();
   o.prob = Tensor(Shape{R, Cn});
@@ -65,7 +158,7 @@ Occlusion occlusion_map(const Model& m, const Tensor& pixels, Preprocess pre, in
     Tensor batch(Shape{b, pixels.dim(0), pixels.dim(1), pixels.dim(2)});
     for (int64_t k = 0; k < b; ++k) {
       const int64_t pos = done + k;
-      const Tensor x = preprocess(occlude(pixels, o.rows[size_t(pos / Cn)], o.cols[size_t(pos % Cn)], opt.patch, opt.fill), pre);
+      const Tensor x = preprocess(occlude(pixels, o.rows[size_t(pos / Cn)], o.cols[size_t(pos % Cn)], opt.patch, fill), pre);
       std::copy(x.data(), x.data() + n, batch.data() + k * n);
     }
     const Tensor p = class_probabilities(m, batch);
@@ -153,14 +246,14 @@ Tensor occlusion_upsample(const Occlusion& o, int H, int W) {
 
 // ---- pictures -------------------------------------------------------------------------------
 
-Canvas occlusion_sheet(const Tensor& pixels, const Occlusion& o, const OcclusionOptions& opt, const std::string& title) {
+Canvas occlusion_sheet(const Tensor& pixels, const Occlusion& o, const std::string& title) {
   const int64_t H = pixels.dim(0), W = pixels.dim(1), C = pixels.dim(2);
   const int Cn = int(o.cols.size());
   const int64_t best = std::max_element(o.drop.data(), o.drop.data() + o.drop.numel()) - o.drop.data();
   std::vector<Tile> tiles;
   std::vector<float> rgb(size_t(H * W * 3));
   for (int64_t pos = 0; pos < o.drop.numel(); ++pos) {
-    const Tensor occ = occlude(pixels, o.rows[size_t(pos / Cn)], o.cols[size_t(pos % Cn)], o.patch, opt.fill);
+    const Tensor occ = occlude(pixels, o.rows[size_t(pos / Cn)], o.cols[size_t(pos % Cn)], o.patch, o.fill);
     for (int64_t p = 0; p < H * W; ++p)
       for (int k = 0; k < 3; ++k) rgb[size_t(p * 3 + k)] = occ[p * C + (C == 3 ? k : 0)];
     Canvas t = render_rgb(rgb.data(), int(H), int(W), 0.f, 255.f);

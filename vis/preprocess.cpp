@@ -79,6 +79,15 @@ void preprocess_affine(Preprocess p, int channels, Tensor* m, Tensor* b) {
   }
 }
 
+float pixel_of_zero_input(Preprocess p, int c, int channels) {
+  const PreprocessMode& r = preprocess_mode(p);
+  for (int k = 0; k < channels; ++k) {
+    const ChannelMap a = channel_map(r, k, channels);
+    if (a.from == c) return a.mean * r.divisor;  // (pixel / divisor - mean) / std = 0
+  }
+  throw std::invalid_argument("pixel_of_zero_input: channel " + std::to_string(c) + " of " + std::to_string(channels));
+}
+
 float imagenet_mean_pixel(int c, int channels) {
   const PreprocessMode& caffe = preprocess_mode(Preprocess::caffe);
   return channels == 3 ? caffe.mean[2 - c] : caffe.mean[caffe.grey_channel];

@@ -43,6 +43,11 @@ Tensor preprocess(const Tensor& hwc, Preprocess mode);
 // input = pixels M + b, M:(C, C), b:(C), so that it can sit on the tape (activation maximisation).
 void preprocess_affine(Preprocess p, int channels, Tensor* m, Tensor* b);
 
+// The pixel value (0..255) of channel c of a `channels`-channel image that preprocessing maps to
+// an input of 0: "no information" for a model trained on that preprocessing (unit: 0, tf: 127.5,
+// caffe: ImageNet's mean colour, torch: 255 * its mean).
+float pixel_of_zero_input(Preprocess p, int c, int channels);
+
 // ImageNet's mean colour in pixels 0..255, channel c of an RGB (channels 3) or grey image: the
 // pixel that caffe preprocessing maps to 0 (grey: its G mean, 116.779).
 float imagenet_mean_pixel(int c, int channels);

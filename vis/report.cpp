@@ -129,8 +129,7 @@ ReportPlan plan_report(const Model& m, const ReportOptions& options) {
     bool spatial = false;
     for (size_t i = 1; i < m.layers.size(); ++i) spatial = spatial || m.layers[i].has_spatial_output();
     if (spatial) p.gradcam_layer = default_cam_layer(m);
-    p.occlusion_patch = std::max(1, p.input_h / 4);
-    p.occlusion_stride = std::max(1, p.input_h / 8);
+    default_occlusion_geometry(p.input_h, p.input_w, &p.occlusion_patch, &p.occlusion_stride);
     p.occlusion_positions = int64_t(occlusion_positions(p.input_h, p.occlusion_patch, p.occlusion_stride).size() *
                                     occlusion_positions(p.input_w, p.occlusion_patch, p.occlusion_stride).size());
   }

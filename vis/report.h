@@ -84,7 +84,7 @@ struct ReportPlan {
   bool maximize_every_class = false;      // every class (up to 10), else the image's top 5
 
   int gradcam_layer = -1;                 // default_cam_layer; -1: no layer with a spatial output
-  int occlusion_patch = 0, occlusion_stride = 0;  // a quarter and an eighth of the input height
+  int occlusion_patch = 0, occlusion_stride = 0;  // default_occlusion_geometry of the input
   int64_t occlusion_positions = 0;        // patch positions over the image
 
   bool has(ReportSection s) const;

@@ -274,8 +274,8 @@ Section occlusion_section(const Model& m, const ReportPlan& plan, const ReportIm
   write(occlusion_heatmap(o, img.photo, "drop of " + what + " per patch position"), "occlusion_heatmap.png", out, s);
   write(occlusion_mask(o, img.photo, "image x normalised drop^2"), "occlusion_mask.png", out, s);
   return finish(std::move(s), "Where the network looks: occlusion",
-                para("A " + std::to_string(oo.patch) + "x" + std::to_string(oo.patch) + " patch of colour (250, "
-                     "128, 128) slides over the image with stride " + std::to_string(oo.stride) + " (" +
+                para("A " + std::to_string(oo.patch) + "x" + std::to_string(oo.patch) + " patch showing " +
+                     describe_occlusion_fill(img.pixels, plan.preprocess, oo) + " slides over the image with stride " + std::to_string(oo.stride) + " (" +
                      std::to_string(plan.occlusion_positions) + " positions); the maps show how much " + what + " (" +
                      fixed(o.p_original, 3) + " on the whole image) drops with each part hidden.") +
                     "<div class=row>" + figure("occlusion_overlay.png", "drop over the image") +
