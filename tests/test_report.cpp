@@ -93,7 +93,7 @@ TEST_CASE("plan_report: the embedded model gets every section, by the rules") {
   CHECK(p.block_maximize_size == std::vector<int>{28, 28, 28});  // min(28, 128): none is behind the Flatten
   CHECK(p.class_maximize_size == 0);  // dense_1 is: the model's own size
   CHECK(p.maximize_every_class);      // 10 classes
-  CHECK(p.gradcam_layer == m.layer_index("conv2d_2"));  // the last spatial layer
+  CHECK(p.gradcam_layer == m.layer_index("conv2d_1"));  // the last spatial layer of 7x7 or more: 11x11
   // A 7x7 patch (28 / 4) at stride 3 (28 / 8): corners 0, 3, ..., 21 on each axis.
   CHECK(p.occlusion_patch == 7);
   CHECK(p.occlusion_stride == 3);
@@ -127,7 +127,7 @@ TEST_CASE("plan_report: a model built here, a model without class scores, a Dens
   CHECK(p.block_ends == std::vector<int>{2, 4});  // c2 (before p1), c3 (before g)
   CHECK(p.block_maximize_size == std::vector<int>{12, 12});  // min(max(20, 16), 12): no Flatten
   CHECK(p.class_maximize_size == 12);
-  CHECK(p.gradcam_layer == 4);  // c3
+  CHECK(p.gradcam_layer == 3);  // p1 (10x8): the last spatial layer of at least 7x7 (c3 is 8x6)
   // Patch 4 (the shorter side 16 / 4), stride 2: rows 0, 2, ..., 16 (16 + 4 reaches 20): 9;
   // columns 0, 2, ..., 12 (12 + 4 reaches 16): 7.
   CHECK(p.occlusion_patch == 4);

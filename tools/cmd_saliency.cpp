@@ -101,7 +101,8 @@ static int run_saliency(const std::vector<std::string>& argv) {
 
   std::string what = method->title;
   if (method->uses(M::reads_layer)) {
-    std::printf("layer '%s', map %lldx%lld upsampled (bilinear) to %dx%d\n", a.layer.c_str(),
+    std::printf("layer '%s'%s, map %lldx%lld upsampled (bilinear) to %dx%d\n", a.layer.c_str(),
+                args.has("layer") ? "" : " (the default: the last spatial layer of at least 7x7; --layer to choose)",
                 static_cast<long long>(a.cam.dim(1)), static_cast<long long>(a.cam.dim(0)), w, h);
     what += " at " + a.layer;
   }
@@ -152,7 +153,7 @@ static const Registration reg_saliency(50, {"saliency",
        "  integrated      integrated gradients, 50 steps (midpoint rule) from a black image; prints\n"
        "                  the completeness check sum(attr) = f(x) - f(black)\n"
        "  guided          guided backprop (ReLUs, LeakyReLUs too, pass only positive gradients)\n"
-       "  gradcam         Grad-CAM at --layer (default: the last layer with a spatial output)\n"
+       "  gradcam         Grad-CAM at --layer (default: the last spatial layer of at least 7x7)\n"
        "  gradcampp       Grad-CAM++ at --layer\n"
        "  guided-gradcam  guided backprop times the upsampled Grad-CAM\n"
        "Writes DIR/<image>_<method>_<class>[_<layer>].png (image | map | overlay, jet, with a colour\n"

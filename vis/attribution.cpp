@@ -140,8 +140,16 @@ IntegratedGradients integrated_gradients(const Model& m, const Tensor& x, const 
 // ---- class activation maps ------------------------------------------------------------------
 
 int default_cam_layer(const Model& m) {
-  for (int i = int(m.layers.size()) - 1; i >= 1; --i)
-    if (m.layers[size_t(i)].has_spatial_output()) return i;
+  int best = -1;
+  int64_t best_side = -1;
+  for (int i = int(m.layers.size()) - 1; i >= 1; --i) {
+    const Layer& l = m.layers[size_t(i)];
+    if (!l.has_spatial_output()) continue;
+    const int64_t side = std::min(l.output_shape[0], l.output_shape[1]);
+    if (side >= kMinCamSide) return i;
+    if (side > best_side) best = i, best_side = side;  // none reaches 7: the finest, latest first
+  }
+  if (best >= 0) return best;
   throw std::invalid_argument("model '" + m.name + "' has no layer with a spatial output (H, W, C) for Grad-CAM");
 }
 

@@ -60,9 +60,14 @@ struct IntegratedGradients {
 IntegratedGradients integrated_gradients(const Model& m, const Tensor& x, const Tensor& baseline, int cls,
                                          int steps = 50, int batch = 10, const ProgressFn& progress = {});
 
-// The layer Grad-CAM looks at by default: the last layer whose output is spatial (H, W, C), i.e. the
-// one before global pooling or flatten (pytorch-grad-cam's usual target: VGG16's block5_pool, the
-// darknet model's conv2d_16). Throws when the model has none.
+// The layer Grad-CAM looks at by default: the last layer whose output is spatial (H, W, C) and at
+// least kMinCamSide on both sides, so that the map can say where: VGG16's block5_pool (7x7 at 224),
+// the darknet model's conv2d_16 (14x14), the embedded Fashion-MNIST model's conv2d_1 (11x11; its
+// last conv layer, conv2d_2, is 3x3 and peaks at a corner of the sneaker). pytorch-grad-cam's
+// usual targets (VGG's last conv block, ResNet's layer4: 7x7) are of that size. When no layer
+// reaches it, the spatial layer of the largest output, the latest of equals. Throws when the model
+// has none.
+constexpr int64_t kMinCamSide = 7;
 int default_cam_layer(const Model& m);
 // The index of `name`, checked to have a spatial output; throws naming the layer and the default.
 int cam_layer(const Model& m, const std::string& name);
