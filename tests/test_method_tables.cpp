@@ -42,8 +42,8 @@ const std::string kSneaker = std::string(CONVIS_SOURCE_DIR) + "/weights/samples/
 // ---- attribution methods ------------------------------------------------------------------------
 
 TEST_CASE("attribution methods: every method once, found by name, a wrong name lists them all") {
-  const std::vector<std::string> expected = {"vanilla", "smoothgrad", "integrated", "guided",
-                                             "gradcam", "gradcampp",  "guided-gradcam"};
+  const std::vector<std::string> expected = {"vanilla", "smoothgrad", "smoothgrad_sq", "vargrad", "integrated",
+                                             "guided",  "gradcam",    "gradcampp",     "guided-gradcam"};
   std::vector<std::string> names;
   for (const AttributionMethod& m : attribution_methods()) {
     CAPTURE(m.name);
@@ -64,7 +64,8 @@ TEST_CASE("attribution methods: every method once, found by name, a wrong name l
   const std::string err = error_of([] { attribution_method("gradcam+"); });
   CHECK(contains(err, "'gradcam+'"));
   for (const std::string& n : names) CHECK(contains(err, n));
-  CHECK(attribution_method_names() == "vanilla, smoothgrad, integrated, guided, gradcam, gradcampp, guided-gradcam");
+  CHECK(attribution_method_names() ==
+        "vanilla, smoothgrad, smoothgrad_sq, vargrad, integrated, guided, gradcam, gradcampp, guided-gradcam");
   AttributionOptions opt;
   opt.method = "nope";
   const Tensor x = test::random_tensor({1, 28, 28, 1}, 3, 0.f, 1.f);
@@ -89,6 +90,10 @@ TEST_CASE("attribution methods: every row computes what its building blocks comp
       {"vanilla", [&] { return channel_max_abs(input_gradient(m, x, cls)); }},
       {"smoothgrad",
        [&] { return channel_max_abs(smoothgrad(m, x, cls, opt.samples, opt.noise, opt.seed, opt.batch)); }},
+      {"smoothgrad_sq",
+       [&] { return channel_max_abs(noise_tunnel(m, x, cls, opt.samples, opt.noise, opt.seed, opt.batch).mean_sq); }},
+      {"vargrad",
+       [&] { return channel_max_abs(noise_tunnel(m, x, cls, opt.samples, opt.noise, opt.seed, opt.batch).variance); }},
       {"integrated",
        [&] {
          const Tensor a = integrated_gradients(m, x, opt.baseline, cls, opt.steps, opt.batch).attributions;

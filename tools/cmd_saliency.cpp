@@ -1,5 +1,6 @@
-// vis_tool saliency: attribution maps (gradients, SmoothGrad, integrated gradients, guided backprop,
-// Grad-CAM, Grad-CAM++, guided Grad-CAM) for one image and one class.
+// vis_tool saliency: attribution maps (gradients, SmoothGrad, SmoothGrad-squared, VarGrad,
+// integrated gradients, guided backprop, Grad-CAM, Grad-CAM++, guided Grad-CAM) for one image and
+// one class.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -142,14 +143,17 @@ static const Registration reg_saliency(50, {"saliency",
        "attribution maps: gradients, SmoothGrad, integrated gradients, guided backprop, Grad-CAM(++)",
        "vis_tool saliency --weights F --image I [--class C] [--method M] [--layer L] [--out DIR]\n"
        "                  [--preprocess caffe|unit|tf|torch] [--classes J]\n"
-       "                  [--samples 20] [--noise 0.2] [--seed 0]   (smoothgrad)\n"
+       "                  [--samples 20] [--noise 0.2] [--seed 0]   (smoothgrad, smoothgrad_sq, vargrad)\n"
        "                  [--steps 50]                            (integrated)\n"
-       "                  [--batch 10]                            (smoothgrad, integrated)\n\n"
+       "                  [--batch 10]                            (the three above, integrated)\n\n"
        "Which pixels does the score of class C depend on? The score is the class logit (for a model\n"
        "that ends in softmax, the softmax's input). C defaults to the top-1 class; give an index or,\n"
        "with a class index, a name (espresso). Methods (default gradcam):\n"
        "  vanilla         |d score / d x|, max over the colour channels\n"
        "  smoothgrad      the gradient averaged over 20 noisy copies (sigma 0.2 of the input range)\n"
+       "  smoothgrad_sq   the squared gradient averaged over the same noisy copies (Captum's NoiseTunnel)\n"
+       "  vargrad         the variance of the gradient over the same noisy copies (population variance,\n"
+       "                  as Captum): smoothgrad_sq = smoothgrad^2 + vargrad per pixel and channel\n"
        "  integrated      integrated gradients, 50 steps (midpoint rule) from a black image; prints\n"
        "                  the completeness check sum(attr) = f(x) - f(black)\n"
        "  guided          guided backprop (ReLUs, LeakyReLUs too, pass only positive gradients)\n"

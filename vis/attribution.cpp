@@ -1,12 +1,14 @@
 // The building blocks of the attribution maps: class scores, input gradients (plain and guided),
-// SmoothGrad, integrated gradients, and class activation maps (Grad-CAM, Grad-CAM++). The methods
-// made of them are the table in vis/attribution_methods.cpp; the pictures are vis/attribution_sheet.cpp.
+// the noise tunnel (SmoothGrad's samples: their mean, mean square and variance), integrated
+// gradients, and class activation maps (Grad-CAM, Grad-CAM++). The methods made of them are the
+// table in vis/attribution_methods.cpp; the pictures are vis/attribution_sheet.cpp.
 #include "vis/attribution.h"
 
 #include <algorithm>
 #include <cmath>
 #include <random>
 #include <stdexcept>
+#include <vector>
 
 #include "engine/classifier.h"
 #include "engine/ops.h"
@@ -82,29 +84,46 @@ Tensor input_gradient(const Model& m, const Tensor& x, int cls, std::vector<floa
   return backward_class(s, cls, xv, guided);
 }
 
-Tensor smoothgrad(const Model& m, const Tensor& x, int cls, int samples, float noise, uint32_t seed, int batch,
-                  const ProgressFn& progress) {
-  check_single("smoothgrad", x);
+NoiseTunnel noise_tunnel(const Model& m, const Tensor& x, int cls, int samples, float noise, uint32_t seed, int batch,
+                         const ProgressFn& progress) {
+  check_single("noise_tunnel", x);
   if (samples < 1 || batch < 1 || !(noise >= 0.f))
-    throw std::invalid_argument("smoothgrad: samples and batch must be >= 1 and noise >= 0");
+    throw std::invalid_argument("noise_tunnel: samples and batch must be >= 1 and noise >= 0");
   const int64_t n = x.numel();
   const auto [lo, hi] = std::minmax_element(x.data(), x.data() + n);
   const float sigma = noise * (*hi - *lo);
   std::mt19937 rng(seed);
   std::normal_distribution<float> gauss(0.f, 1.f);
-  Tensor mean_grad = Tensor::zeros(x.shape());
+  // sum_s g_s and sum_s g_s^2 per element: every statistic comes from this one pass.
+  std::vector<double> sum(size_t(n), 0.0), sum_sq(size_t(n), 0.0);
   for (int done = 0; done < samples;) {
     const int b = std::min(batch, samples - done);
     Tensor noisy(Shape{b, x.dim(1), x.dim(2), x.dim(3)});
     for (int k = 0; k < b; ++k)
       for (int64_t i = 0; i < n; ++i) noisy[k * n + i] = x[i] + sigma * gauss(rng);
-    const Tensor g = input_gradient(m, noisy, cls);
-    for (int k = 0; k < b; ++k) accumulate(g.data() + k * n, mean_grad.data(), n);
+    const Tensor g = input_gradient(m, noisy, cls);  // (b,H,W,C)
+    for (int k = 0; k < b; ++k)
+      for (int64_t i = 0; i < n; ++i) {
+        const double v = double(g[k * n + i]);
+        sum[size_t(i)] += v;
+        sum_sq[size_t(i)] += v * v;
+      }
     done += b;
     if (progress) progress(done, samples);
   }
-  for (int64_t i = 0; i < n; ++i) mean_grad[i] /= float(samples);
-  return mean_grad;
+  NoiseTunnel r{Tensor(x.shape()), Tensor(x.shape()), Tensor(x.shape())};
+  for (int64_t i = 0; i < n; ++i) {
+    const double mean = sum[size_t(i)] / samples, mean_sq = sum_sq[size_t(i)] / samples;
+    r.mean[i] = float(mean);
+    r.mean_sq[i] = float(mean_sq);
+    r.variance[i] = float(std::max(0.0, mean_sq - mean * mean));
+  }
+  return r;
+}
+
+Tensor smoothgrad(const Model& m, const Tensor& x, int cls, int samples, float noise, uint32_t seed, int batch,
+                  const ProgressFn& progress) {
+  return noise_tunnel(m, x, cls, samples, noise, seed, batch, progress).mean;
 }
 
 IntegratedGradients integrated_gradients(const Model& m, const Tensor& x, const Tensor& baseline, int cls, int steps,

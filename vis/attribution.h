@@ -2,11 +2,12 @@
 // Attribution maps: which pixels of an input a class score depends on.
 //
 // The methods are a table, attribution_methods() (vis/attribution_methods.cpp): vanilla gradients
-// (Simonyan et al. 2014), SmoothGrad (Smilkov et al. 2017), integrated gradients (Sundararajan et
+// (Simonyan et al. 2014), SmoothGrad (Smilkov et al. 2017) with Captum's NoiseTunnel variants
+// SmoothGrad-squared and VarGrad (Adebayo et al. 2018), integrated gradients (Sundararajan et
 // al. 2017), guided backprop (Springenberg et al. 2015), Grad-CAM (Selvaraju et al. 2017),
 // Grad-CAM++ (Chattopadhyay et al. 2018) and guided Grad-CAM, each a row with its name, its formula
-// and the options it reads. They are built from the blocks below (input_gradient, smoothgrad,
-// integrated_gradients, grad_cam), which callers may also use alone.
+// and the options it reads. They are built from the blocks below (input_gradient, noise_tunnel,
+// smoothgrad, integrated_gradients, grad_cam), which callers may also use alone.
 //
 // The score is the class logit: the model's output before any softmax. A model that ends in a
 // softmax (Dense(activation="softmax") or a Softmax/Activation layer) is explained through the
@@ -43,8 +44,26 @@ using ProgressFn = std::function<void(int64_t done, int64_t total)>;
 Tensor input_gradient(const Model& m, const Tensor& x, int cls, std::vector<float>* scores = nullptr,
                       bool guided = false);
 
-// Mean gradient over `samples` copies x + N(0, sigma^2), sigma = noise * (max(x) - min(x)), run in
-// batches of `batch`. Deterministic for a seed.
+// The gradients of `samples` noisy copies, summarised per element in one pass (Captum's NoiseTunnel
+// over the plain gradient, Saliency(abs=False)):
+//   g_s = d score / d x at x + N(0, sigma^2), s = 1..S, sigma = noise * (max(x) - min(x))
+//   mean     = (1/S) sum_s g_s              SmoothGrad
+//   mean_sq  = (1/S) sum_s g_s^2            SmoothGrad-squared (Captum's smoothgrad_sq)
+//   variance = mean_sq - mean^2             VarGrad: the population variance (over S, not S - 1),
+//                                           as Captum computes it; so mean_sq = mean^2 + variance
+// Sums are kept in double per element (the difference of two close numbers in vargrad), variance
+// clamped at 0 against rounding. Run in batches of `batch`; the noise is drawn sample after sample,
+// element after element, from std::mt19937(seed) and std::normal_distribution<float>, so the
+// result does not depend on the batch size. All (1,H,W,C).
+struct NoiseTunnel {
+  Tensor mean;
+  Tensor mean_sq;
+  Tensor variance;
+};
+NoiseTunnel noise_tunnel(const Model& m, const Tensor& x, int cls, int samples = 20, float noise = 0.2f,
+                         uint32_t seed = 0, int batch = 10, const ProgressFn& progress = {});
+
+// noise_tunnel(...).mean: the mean gradient over the noisy copies.
 Tensor smoothgrad(const Model& m, const Tensor& x, int cls, int samples = 20, float noise = 0.2f,
                   uint32_t seed = 0, int batch = 10, const ProgressFn& progress = {});
 
@@ -94,12 +113,12 @@ Tensor channel_max_abs(const Tensor& g);
 struct AttributionOptions {
   std::string method = "gradcam";  // a name from attribution_methods()
   int layer = -1;          // CAM methods: the layer index; -1: default_cam_layer
-  int samples = 20;        // smoothgrad
-  float noise = 0.2f;      // smoothgrad: sigma as a fraction of the input's range
-  uint32_t seed = 0;       // smoothgrad
+  int samples = 20;        // smoothgrad, smoothgrad_sq, vargrad
+  float noise = 0.2f;      // the same: sigma as a fraction of the input's range
+  uint32_t seed = 0;       // the same
   int steps = 50;          // integrated
   Tensor baseline;         // integrated: x' (1,H,W,C); empty: zeros. vis_tool passes preprocessed black.
-  int batch = 10;          // smoothgrad / integrated: samples per forward/backward pass
+  int batch = 10;          // the noisy methods / integrated: samples per forward/backward pass
   ProgressFn progress;
 };
 

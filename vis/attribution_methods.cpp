@@ -69,14 +69,30 @@ Attribution guided_attribution(const Model& m, const Tensor& x, int cls, const A
   return gradient_attribution(m, x, cls, true);
 }
 
-Attribution smoothgrad_attribution(const Model& m, const Tensor& x, int cls, const AttributionOptions& opt) {
+// SmoothGrad and its NoiseTunnel variants: one statistic of the noisy samples' gradients, max over
+// the channels (|mean| for smoothgrad; mean_sq and variance are >= 0 already).
+enum class NoiseStat { mean, mean_sq, variance };
+
+Attribution noise_attribution(const Model& m, const Tensor& x, int cls, const AttributionOptions& opt, NoiseStat stat) {
   Attribution a;
-  const Tensor g = smoothgrad(m, x, cls, opt.samples, opt.noise, opt.seed, opt.batch, opt.progress);
+  const NoiseTunnel nt = noise_tunnel(m, x, cls, opt.samples, opt.noise, opt.seed, opt.batch, opt.progress);
   a.score = score_of(m, x, cls);
-  a.map = channel_max_abs(g);
-  a.quantity = "|mean grad|";
+  a.map = channel_max_abs(stat == NoiseStat::mean ? nt.mean : stat == NoiseStat::mean_sq ? nt.mean_sq : nt.variance);
+  a.quantity = stat == NoiseStat::mean ? "|mean grad|" : stat == NoiseStat::mean_sq ? "mean grad^2" : "var of grad";
   a.display_max = display_top(a.map, kPixelQuantile);
   return a;
+}
+
+Attribution smoothgrad_attribution(const Model& m, const Tensor& x, int cls, const AttributionOptions& opt) {
+  return noise_attribution(m, x, cls, opt, NoiseStat::mean);
+}
+
+Attribution smoothgrad_sq_attribution(const Model& m, const Tensor& x, int cls, const AttributionOptions& opt) {
+  return noise_attribution(m, x, cls, opt, NoiseStat::mean_sq);
+}
+
+Attribution vargrad_attribution(const Model& m, const Tensor& x, int cls, const AttributionOptions& opt) {
+  return noise_attribution(m, x, cls, opt, NoiseStat::variance);
 }
 
 Attribution integrated_attribution(const Model& m, const Tensor& x, int cls, const AttributionOptions& opt) {
@@ -155,6 +171,14 @@ const std::vector<AttributionMethod>& attribution_methods() {
       {"smoothgrad", "SmoothGrad",
        "|mean of d score / d x over noisy copies x + N(0, sigma^2)|, max over the channels (Smilkov et al. 2017)",
        smoothgrad_attribution, M::reads_samples | M::reads_batch},
+      {"smoothgrad_sq", "SmoothGrad-squared",
+       "mean of (d score / d x)^2 over the same noisy copies, max over the channels (Captum's NoiseTunnel "
+       "smoothgrad_sq)",
+       smoothgrad_sq_attribution, M::reads_samples | M::reads_batch},
+      {"vargrad", "VarGrad",
+       "variance of d score / d x over the same noisy copies (population: / samples, as Captum), max over the channels "
+       "(Adebayo et al. 2018)",
+       vargrad_attribution, M::reads_samples | M::reads_batch},
       {"integrated", "integrated gradients",
        "|sum over the channels of (x - x') * mean of d score / d x on the line x' -> x| (Sundararajan et al. 2017)",
        integrated_attribution, M::reads_steps | M::reads_batch},
