@@ -36,8 +36,8 @@ Canvas signed_rgb_canvas(const Tensor& rgb) {
 
 }  // namespace
 
-Canvas attribution_sheet(const Image& photo, const Attribution& a, const std::string& title) {
-  const Canvas base = fit_photo(photo, 360);
+Canvas attribution_sheet(const Image& photo, const Attribution& a, const std::string& title, int panel) {
+  const Canvas base = fit_photo(photo, std::max(16, panel));
   const int W = base.width, H = base.height;
   const Tensor map = upsample_bilinear(a.map, H, W);
   const Canvas heat = render_map(map.data(), H, W, 0.f, a.display_max, Colormap::jet);
