@@ -15,6 +15,7 @@ packages=(
   fonts-dejavu-core  # labels in pictures
   dataset-fashion-mnist
   clang libclang-rt-14-dev libomp-dev  # the libFuzzer harnesses (tools/fuzz.sh): clang, its fuzzer runtime, OpenMP
+  chromium           # only for the tests that screenshot HTML (tests/test_report_browser.cpp); they skip without it
 )
 
 missing=()

@@ -175,8 +175,12 @@ Attribution compute_attribution(const Model& m, const Tensor& x, int cls, const 
 
 // ---- pictures -------------------------------------------------------------------------------
 // photo | map (jet) | overlay (jet over the photo, alpha 0.4) [| guided image], a colour bar and a
-// title line on top; panels at the photo's aspect ratio (the model's square input stretched back).
-Canvas attribution_sheet(const Image& photo, const Attribution& a, const std::string& title);
+// title line on top; panels at the photo's aspect ratio (the model's square input stretched back),
+// their longer side `panel` pixels.
+Canvas attribution_sheet(const Image& photo, const Attribution& a, const std::string& title, int panel = 360);
+// Signed (H, W, C) values (Attribution::rgb) as an RGB image centred at 0: 0 is mid grey (128),
+// +-5 root mean squares of all values are 255 and 0 (a grey C = 1 is drawn in all three).
+Canvas signed_rgb_canvas(const Tensor& rgb);
 // The map alone at the model's input size, grey: 0 black, display_max and above white.
 Canvas attribution_map_canvas(const Attribution& a);
 // The photo scaled so its longer side is `longer` pixels (bilinear).

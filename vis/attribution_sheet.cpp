@@ -17,27 +17,23 @@ Canvas fit_photo(const Image& photo, int longer) {
                          std::max(1, int(std::lround(photo.width * s))));
 }
 
-namespace {
-
-// Signed per-channel values as an image, the way guided backprop is usually shown: mean grey,
-// +-5 standard deviations to black and white (pytorch-grad-cam's deprocess_image: 0.5 + 0.1 z).
+// Signed per-channel values as an image, centred at 0: a zero gradient is mid grey (128), +-5 root
+// mean squares go to 0 and 255, so +v and -v lie equally far from grey (pytorch-grad-cam's
+// deprocess_image, 0.5 + 0.1 z, without subtracting the mean: the mean would tint the zeros).
 Canvas signed_rgb_canvas(const Tensor& rgb) {
   const int H = int(rgb.dim(0)), W = int(rgb.dim(1)), C = int(rgb.dim(2));
   std::vector<float> v(size_t(H) * size_t(W) * 3);
   for (int64_t p = 0; p < int64_t(H) * W; ++p)
     for (int k = 0; k < 3; ++k) v[size_t(p) * 3 + size_t(k)] = rgb[p * C + (C == 3 ? k : 0)];
-  double mean = 0.0, sq = 0.0;
-  for (float f : v) mean += f;
-  mean /= double(v.size());
-  for (float f : v) sq += (f - mean) * (f - mean);
-  const double sd = std::sqrt(sq / double(v.size())) + 1e-12;
-  return render_rgb(v.data(), H, W, float(mean - 5.0 * sd), float(mean + 5.0 * sd));
+  double sq = 0.0;
+  for (float f : v) sq += double(f) * double(f);
+  const double rms = std::sqrt(sq / double(std::max<size_t>(1, v.size())));
+  const float m = rms > 0.0 && std::isfinite(rms) ? float(5.0 * rms) : 1.f;
+  return render_rgb(v.data(), H, W, -m, m);
 }
 
-}  // namespace
-
-Canvas attribution_sheet(const Image& photo, const Attribution& a, const std::string& title) {
-  const Canvas base = fit_photo(photo, 360);
+Canvas attribution_sheet(const Image& photo, const Attribution& a, const std::string& title, int panel) {
+  const Canvas base = fit_photo(photo, std::max(16, panel));
   const int W = base.width, H = base.height;
   const Tensor map = upsample_bilinear(a.map, H, W);
   const Canvas heat = render_map(map.data(), H, W, 0.f, a.display_max, Colormap::jet);

@@ -80,6 +80,12 @@ Rgb colormap(Colormap c, float t) {
   return {};
 }
 
+ColorScale diverging_scale(float mn, float mx) {
+  float m = std::max(std::fabs(mn), std::fabs(mx));
+  if (!(m > 0.f) || !std::isfinite(m)) m = 1.f;
+  return {Colormap::blue_red, -m, m};
+}
+
 Canvas render_map(const float* data, int h, int w, float lo, float hi, Colormap cm) {
   Canvas c(w, h);
   const float range = hi - lo;

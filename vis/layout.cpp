@@ -133,20 +133,74 @@ Canvas make_grid(const std::vector<Tile>& tiles, const GridOptions& opt) {
   return out;
 }
 
-namespace {
-std::string tick_label(float v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.3g", double(v));
+std::vector<double> colorbar_ticks(double lo, double hi, int max_ticks, double* step) {
+  if (step) *step = 0.0;
+  if (!std::isfinite(lo) || !std::isfinite(hi) || max_ticks < 1) return {};
+  if (lo > hi) std::swap(lo, hi);
+  if (lo == hi) return {lo};
+  // Steps 1, 2, 5 x 10^k from a tenth of span / max_ticks upwards: the first with few enough
+  // multiples in [lo, hi], counted with a slack of 1e-9 steps so that 0.6 / 0.2 counts 3. From
+  // there each candidate is at most 2.5x the one before, which had more than max_ticks multiples:
+  // span >= max_ticks x that step >= max_ticks / 2.5 x this one, so >= 2 multiples when max_ticks >= 5.
+  const double span = hi - lo;
+  if (!std::isfinite(span)) return {};  // -1e308 .. 1e308
+  int k = int(std::floor(std::log10(span / double(max_ticks)))) - 1;
+  for (;; ++k) {
+    for (double m : {1.0, 2.0, 5.0}) {
+      const double s = m * std::pow(10.0, k);
+      const double first = std::ceil(lo / s - 1e-9), last = std::floor(hi / s + 1e-9);
+      if (last - first + 1 > double(max_ticks)) continue;
+      std::vector<double> t;
+      for (int n = 0; n < int(last - first + 1); ++n) {
+        const double i = first + n;
+        t.push_back(i == 0 ? 0.0 : i * s);
+      }
+      if (step) *step = s;
+      return t;
+    }
+  }
+}
+
+std::string tick_label(double v, double step) {
+  char buf[48];
+  if (!std::isfinite(v) || !(step > 0.0) || !std::isfinite(step)) {
+    std::snprintf(buf, sizeof buf, "%g", v);
+    return buf;
+  }
+  const int step_exp = int(std::floor(std::log10(step) + 1e-9));  // 0.2 -> -1, 50 -> 1
+  const double a = std::fabs(v);
+  if (a == 0.0) v = 0.0;  // never "-0"
+  // The notation follows the step, so that one bar's labels all use the same one.
+  if (step < 1e-3 || step >= 1e5) {
+    if (a == 0.0) return "0";  // beside 1e-9, 2e-9
+    // Scientific: as many mantissa digits as the step has below v's leading digit.
+    const int v_exp = int(std::floor(std::log10(a) + 1e-9));
+    std::snprintf(buf, sizeof buf, "%.*e", std::max(0, v_exp - step_exp), v);
+    std::string s = buf;
+    const size_t e = s.find('e');
+    std::string mant = s.substr(0, e), ex = s.substr(e + 1);
+    if (mant.find('.') != std::string::npos) {  // 1.0e6 -> 1e6
+      mant.erase(mant.find_last_not_of('0') + 1);
+      if (mant.back() == '.') mant.pop_back();
+    }
+    const bool neg = ex[0] == '-';
+    ex = ex.substr(1);
+    ex.erase(0, std::min(ex.find_first_not_of('0'), ex.size() - 1));
+    return mant + "e" + (neg ? "-" : "") + ex;
+  }
+  std::snprintf(buf, sizeof buf, "%.*f", std::max(0, -step_exp), v);
   return buf;
 }
-}  // namespace
 
 Canvas add_colorbar(const Canvas& c, Colormap cm, float lo, float hi, const std::string& label) {
   const int px = 12, margin = 10, bar_w = 14;
   const int bar_h = std::max(60, std::min(c.height - 2 * margin - (label.empty() ? 0 : px + 6), 320));
   const int label_h = label.empty() ? 0 : px + 6;
+  // At most 6 labels, 5 on a short bar (at least 2 either way).
+  double step = 0.0;
+  const std::vector<double> values = colorbar_ticks(lo, hi, bar_h >= 12 * px ? 6 : 5, &step);
   std::vector<std::string> ticks;
-  for (int k = 0; k < 5; ++k) ticks.push_back(tick_label(hi - (hi - lo) * float(k) / 4.f));
+  for (double v : values) ticks.push_back(tick_label(v, step));
   int tick_w = 0;
   for (const auto& t : ticks) tick_w = std::max(tick_w, text_width(t, px));
   const int panel_w = margin + std::max(bar_w + 4 + tick_w, text_width(label, px)) + margin;
@@ -161,10 +215,12 @@ Canvas add_colorbar(const Canvas& c, Colormap cm, float lo, float hi, const std:
     out.fill_rect(bx, by + yy, bar_w, 1, col);
   }
   out.outline_rect(bx - 1, by - 1, bar_w + 2, bar_h + 2, {120, 120, 120});
-  for (int k = 0; k < 5; ++k) {
-    const int ty = by + (bar_h - 1) * k / 4;
+  for (size_t k = 0; k < values.size(); ++k) {
+    // The row whose colour is the value's: hi at the top row, lo at the bottom one.
+    const double f = hi > lo ? (double(hi) - values[k]) / (double(hi) - double(lo)) : 0.5;
+    const int ty = by + int(std::lround(f * double(bar_h - 1)));
     out.fill_rect(bx + bar_w, ty, 3, 1, {60, 60, 60});
-    draw_text(out, bx + bar_w + 5, ty - px / 2, ticks[size_t(k)], px, {40, 40, 40});
+    draw_text(out, bx + bar_w + 5, ty - px / 2, ticks[k], px, {40, 40, 40});
   }
   return out;
 }

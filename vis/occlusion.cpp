@@ -208,12 +208,15 @@ std::vector<int> nearest(const std::vector<double>& c, int size, int out) {
   return idx;
 }
 
-// The colour scale of the drop: from min(0, smallest) to the largest (never an empty range).
-void drop_range(const Occlusion& o, float* lo, float* hi) {
+// The colour scale of the drop. Signed (some part, hidden, made the class more likely, by more
+// than 1% of the largest |drop|: less would not change a colour on a symmetric scale): blue_red
+// centred at 0 over [-m, m]. Otherwise the map meant for drops, `unsigned_cm`, from 0 to the
+// largest (at least 0.01; the tiny negatives are drawn as 0).
+ColorScale drop_scale(const Occlusion& o, Colormap unsigned_cm) {
   const float* d = o.drop.data();
   const auto [mn, mx] = std::minmax_element(d, d + o.drop.numel());
-  *lo = std::min(0.f, *mn);
-  *hi = std::max(*mx, *lo + 0.01f);
+  if (*mn < 0.f && -*mn > 0.01f * std::max(-*mn, std::fabs(*mx))) return diverging_scale(*mn, *mx);
+  return {unsigned_cm, 0.f, std::max(*mx, 0.01f)};
 }
 
 std::string format(const char* fmt, double v) {
@@ -274,12 +277,12 @@ Canvas occlusion_heatmap(const Occlusion& o, const Image& photo, const std::stri
   const std::vector<int> iy = nearest(centres(o.rows, o.patch, o.height), o.height, H);
   const std::vector<int> ix = nearest(centres(o.cols, o.patch, o.width), o.width, W);
   const int Cn = int(o.cols.size());
-  float lo, hi;
-  drop_range(o, &lo, &hi);
+  const ColorScale sc = drop_scale(o, Colormap::reds);
+  const float lo = sc.lo, hi = sc.hi;
   std::vector<float> blocks(size_t(W) * size_t(H));
   for (int y = 0; y < H; ++y)
     for (int x = 0; x < W; ++x) blocks[size_t(y) * size_t(W) + size_t(x)] = o.drop[iy[size_t(y)] * Cn + ix[size_t(x)]];
-  Canvas c = render_map(blocks.data(), H, W, lo, hi, Colormap::reds);
+  Canvas c = render_map(blocks.data(), H, W, lo, hi, sc.cm);
   // Each block's value in its middle when the blocks are large enough to hold it.
   const int px = 12;
   for (size_t r = 0; r < o.rows.size(); ++r)
@@ -292,21 +295,22 @@ Canvas occlusion_heatmap(const Occlusion& o, const Image& photo, const std::stri
       const float v = o.drop[int64_t(r) * Cn + int64_t(k)];
       const std::string s = format("%.2f", std::fabs(v) < 0.005f ? 0.0 : double(v));  // no "-0.00"
       if (x1 - x0 + 1 < text_width(s, px) + 6 || y1 - y0 + 1 < px + 6) continue;
-      const bool dark = (v - lo) / (hi - lo) > 0.6f;
+      const Rgb bg = colormap(sc.cm, (v - lo) / (hi - lo));  // white text on dark blocks (both ends of blue_red)
+      const bool dark = 0.299f * bg.r + 0.587f * bg.g + 0.114f * bg.b < 128.f;
       draw_text(c, (x0 + x1 + 1 - text_width(s, px)) / 2, (y0 + y1 + 1 - px) / 2, s, px,
                 dark ? Rgb{255, 255, 255} : Rgb{30, 30, 30});
     }
-  return add_title(add_colorbar(c, Colormap::reds, lo, hi, "p drop"), title);
+  return add_title(add_colorbar(c, sc.cm, lo, hi, "p drop"), title);
 }
 
 Canvas occlusion_overlay(const Occlusion& o, const Image& photo, const std::string& title) {
   const Canvas base = fit_photo(photo, 480);
   const Tensor up = occlusion_upsample(o, base.height, base.width);
-  float lo, hi;
-  drop_range(o, &lo, &hi);
-  // jet, as the saliency overlays: a red colour scale vanishes on red and brown photos.
-  const Canvas heat = render_map(up.data(), base.height, base.width, lo, hi, Colormap::jet);
-  return add_title(add_colorbar(blend(base, heat, 0.4f), Colormap::jet, lo, hi, "p drop"), title);
+  // jet for drops, as the saliency overlays (a red colour scale vanishes on red and brown photos);
+  // blue_red when some are negative, so that 0 is neutral.
+  const ColorScale sc = drop_scale(o, Colormap::jet);
+  const Canvas heat = render_map(up.data(), base.height, base.width, sc.lo, sc.hi, sc.cm);
+  return add_title(add_colorbar(blend(base, heat, 0.4f), sc.cm, sc.lo, sc.hi, "p drop"), title);
 }
 
 Canvas occlusion_mask(const Occlusion& o, const Image& photo, const std::string& title) {

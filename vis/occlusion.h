@@ -82,6 +82,9 @@ Tensor occlusion_upsample(const Occlusion& o, int H, int W);
 // ---- pictures -------------------------------------------------------------------------------
 // Every occluded copy in the layout of the positions, titled with p(class).
 Canvas occlusion_sheet(const Tensor& pixels, const Occlusion& o, const std::string& title);
+// The colour scales of the two maps below: drops from 0 to the largest (reds, jet), or, when some
+// part hidden made the class more likely by more than 1% of the largest |drop|, blue_red over
+// [-m, m] (diverging_scale: 0 white, negative blue).
 // The drop per position as blocks (reds, with a colour bar), at the photo's aspect ratio.
 Canvas occlusion_heatmap(const Occlusion& o, const Image& photo, const std::string& title);
 // The upsampled drop map over the photo (jet, alpha 0.4, as the saliency overlays), with a colour bar.

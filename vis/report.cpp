@@ -190,7 +190,8 @@ std::string report_page(const PageInfo& info, const std::vector<Section>& sectio
   return "<!DOCTYPE html>\n<html lang=en>\n<head>\n<meta charset=utf-8>\n"
          "<meta name=viewport content=\"width=device-width, initial-scale=1\">\n<title>convis report: " +
          report::escape(model_title) + "</title>\n<style>\n"
-         "body{font-family:'DejaVu Sans',Verdana,sans-serif;max-width:1100px;margin:0 auto;padding:1em 1.5em;"
+         "body{font-family:'DejaVu Sans',Verdana,sans-serif;max-width:" + std::to_string(report::kColumnPx) +
+         "px;margin:0 auto;padding:1em 1.5em;"
          "color:#222;line-height:1.45}\n"
          "h1{font-size:1.6em;margin-bottom:.2em}h2{font-size:1.25em;border-bottom:1px solid #ccc;padding-bottom:.2em;"
          "margin-top:1.8em}\n"
@@ -198,8 +199,12 @@ std::string report_page(const PageInfo& info, const std::vector<Section>& sectio
          "padding:.25em .8em;text-align:left}th{background:#f3f3f3}.num{text-align:right;font-variant-numeric:"
          "tabular-nums}\n.dim{color:#888}.bar{height:.8em;background:#c0392b}.note{background:#fff8e0;padding:.5em .8em;"
          "border-left:4px solid #e0b000}\n"
-         "figure{margin:.8em 0;display:inline-block;vertical-align:top;max-width:100%}figure img{max-width:100%;"
-         "height:auto;border:1px solid #ddd;image-rendering:pixelated}\n"
+         // Sheets at their natural size (a wider one scrolls in its box); photos may shrink, smoothly;
+         // only small enlarged pictures are pixel art.
+         "figure{margin:.8em 0;display:inline-block;vertical-align:top;max-width:100%}"
+         "figure img{display:block;border:1px solid #ddd}\n"
+         "figure.sheet{overflow-x:auto}figure.sheet img{max-width:none}\n"
+         "figure.photo img{max-width:100%;height:auto}figure.pixels img{image-rendering:pixelated}\n"
          "figcaption{font-size:.85em;color:#555}.row{display:flex;flex-wrap:wrap;gap:1.5em;align-items:flex-start}\n"
          "</style>\n</head>\n<body>\n<h1>How " + report::escape(model_title) + " sees " +
          report::escape(fs::path(info.image).filename().string()) + "</h1>\n<p class=dim>Weights " +
@@ -229,9 +234,10 @@ std::string escape(const std::string& s) {
 
 std::string para(const std::string& text) { return "<p>" + escape(text) + "</p>\n"; }
 
-std::string figure(const std::string& file, const std::string& caption) {
-  return "<figure><a href=\"" + escape(file) + "\"><img src=\"" + escape(file) + "\" alt=\"" +
-         escape(caption) + "\"></a><figcaption>" + escape(caption) + "</figcaption></figure>\n";
+std::string figure(const std::string& file, const std::string& caption, FigureKind kind) {
+  const char* cls = kind == FigureKind::sheet ? "sheet" : kind == FigureKind::pixels ? "pixels" : "photo";
+  return std::string("<figure class=") + cls + "><a href=\"" + escape(file) + "\"><img src=\"" + escape(file) +
+         "\" alt=\"" + escape(caption) + "\"></a><figcaption>" + escape(caption) + "</figcaption></figure>\n";
 }
 
 std::string section(const std::string& title, const std::string& body) {

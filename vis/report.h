@@ -159,9 +159,18 @@ std::string report_page(const PageInfo& info, const std::vector<Section>& sectio
 
 // ---- building blocks (exposed for the sections and tests) -------------------------------------
 namespace report {
+// The page's text column in CSS pixels. Sheets are drawn no wider than this and shown at their
+// natural size: a sheet the browser shrinks has unreadable labels.
+constexpr int kColumnPx = 1100;
+// How a picture is shown. sheet: titled grids, attribution sheets, colour bars, at their natural
+// size (one wider than the column scrolls sideways in its own box, never shrunk); pixels: a small
+// picture enlarged by whole factors, kept crisp (image-rendering: pixelated) when the browser
+// enlarges it further; photo: may be shrunk to the column, smoothly.
+enum class FigureKind { sheet, pixels, photo };
 std::string escape(const std::string& s);                                 // & < > " for HTML
 std::string para(const std::string& text);                                // <p>text</p>
-std::string figure(const std::string& file, const std::string& caption);  // a linked <img>
+std::string figure(const std::string& file, const std::string& caption,   // a linked <img>
+                   FigureKind kind = FigureKind::sheet);
 std::string section(const std::string& title, const std::string& body);   // <section><h2>title</h2>
 std::string thousands(int64_t v);        // 93322 -> "93,322"
 std::string shape_text(const Shape& s);  // "(None, 26, 26, 32)", as Keras' summary

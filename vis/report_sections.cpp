@@ -53,6 +53,18 @@ class StepProgress {
   int64_t total_;
 };
 
+// draw(size) with size shrunk a tenth at a time (at least 1) while the sheet is wider than the
+// page's column, down to min_size: a sheet is shown at its natural size, since shrunk by the
+// browser its labels blur.
+Canvas fit_column(const std::function<Canvas(int)>& draw, int size, int min_size) {
+  Canvas c = draw(size);
+  while (c.width > report::kColumnPx && size > min_size) {
+    size = std::max(min_size, size - std::max(1, size / 10));
+    c = draw(size);
+  }
+  return c;
+}
+
 Section finish(Section s, const std::string& title, const std::string& body) {
   s.title = title;
   s.html = report::section(title, body);
@@ -88,9 +100,15 @@ void maximize_sheet(const Model& m, const ReportPlan& plan, const std::string& l
   GridOptions g;
   g.title = title;
   g.tile_size = 128;
-  g.columns = std::min<int>(int(tiles.size()), 8);
   g.frame = true;
-  write(make_grid(tiles, g), file, out, s);
+  // 8 tiles a row, fewer when long titles (class names) would make the row wider than the column.
+  const Canvas sheet = fit_column(
+      [&](int cols) {
+        g.columns = cols;
+        return make_grid(tiles, g);
+      },
+      std::min<int>(int(tiles.size()), 8), 1);
+  write(sheet, file, out, s);
 }
 
 const Layer& layer_at(const Model& m, int i) {
@@ -134,9 +152,12 @@ Section classification_section(const Model& m, const ReportPlan& plan, const Rep
   if (img.class_names.empty()) intro += " No class index was found, so classes are numbers.";
   Section s;
   const std::string file = "image.png";
-  write(upscale_nearest(canvas_from_image(img.photo), img.photo.width < 112 ? 4 : 1), file, out, s);
+  const bool small = img.photo.width < 112;
+  write(upscale_nearest(canvas_from_image(img.photo), small ? 4 : 1), file, out, s);
   return finish(std::move(s), "Classification",
-                para(intro) + "<div class=row>" + figure(file, img.path) + t + "</div>\n");
+                para(intro) + "<div class=row>" +
+                    figure(file, img.path, small ? report::FigureKind::pixels : report::FigureKind::photo) + t +
+                    "</div>\n");
 }
 
 Section image_section(const Model& m, const ReportPlan&, const ReportImage& img, const ReportOutput& out) {
@@ -148,7 +169,7 @@ Section image_section(const Model& m, const ReportPlan&, const ReportImage& img,
                 para("The model ends in layer '" + last.name + "' with output " + report::shape_text(last.output_shape) +
                      ", not class scores: no classification, Grad-CAM or occlusion "
                      "(for VGG16, the file with the top has them).") +
-                    figure(file, img.path));
+                    figure(file, img.path, report::FigureKind::photo));
 }
 
 Section filters_section(const Model& m, const ReportPlan& plan, const ReportImage&, const ReportOutput& out) {
@@ -182,7 +203,15 @@ Section feature_maps_section(const Model& m, const ReportPlan& plan, const Repor
     ao.max_channels = plan.feature_channels;
     ao.subtitle = fs::path(img.path).filename().string();
     const std::string file = "activations_" + l.name + ".png";
-    write(activation_sheet(l, o, ao), file, out, s);
+    // Tiles sized for the column (activation_sheet's width is about max_width, rounding tiles to
+    // whole enlargements may overshoot it).
+    write(fit_column(
+              [&](int w) {
+                ao.max_width = w;
+                return activation_sheet(l, o, ao);
+              },
+              report::kColumnPx, 300),
+          file, out, s);
     body += figure(file, l.name + ", output " + report::shape_text(l.output_shape) +
                              (o.dim(3) > plan.feature_channels
                                   ? ", the first " + std::to_string(plan.feature_channels) + " channels"
@@ -251,7 +280,9 @@ Section gradcam_section(const Model& m, const ReportPlan& plan, const ReportImag
   const Attribution a = compute_attribution(m, img.x, top1, ao);
   Section s;
   const std::string file = "gradcam.png";
-  write(attribution_sheet(img.photo, a, "Grad-CAM at " + a.layer + " for '" + img.class_name(top1) + "'"), file, out, s);
+  const std::string sheet_title = "Grad-CAM at " + a.layer + " for '" + img.class_name(top1) + "'";
+  write(fit_column([&](int panel) { return attribution_sheet(img.photo, a, sheet_title, panel); }, 360, 120), file,
+        out, s);
   return finish(std::move(s), "Where the network looks: Grad-CAM",
                 para("Grad-CAM (Selvaraju et al. 2017) at " + a.layer + ": the layer's channels weighted by "
                      "the mean gradient of the class logit, summed, ReLU, upsampled and overlaid.") +
