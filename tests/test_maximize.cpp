@@ -10,6 +10,7 @@
 #include "engine/model_io.h"
 #include "tests/cli_util.h"
 #include "tests/image_metrics.h"
+#include "tests/maximize_models.h"
 #include "tests/util.h"
 #include "vis/image.h"
 #include "vis/maximize.h"
@@ -20,61 +21,12 @@ using convis::test::high_frequency_fraction;
 using convis::test::max_abs_diff;
 using convis::test::neighbour_roughness;
 using convis::test::random_tensor;
+using convis::test::conv_layer;
+using convis::test::tiny_model;
 
 namespace {
 
 using convis::test::error_of;
-
-Layer conv_layer(const std::string& name, int filters, Activation act) {
-  Layer l;
-  l.name = name;
-  l.class_name = "Conv2D";
-  l.type = LayerType::conv2d;
-  l.filters = filters;
-  l.kernel_h = l.kernel_w = 3;
-  l.padding = Padding::same;
-  l.activation = act;
-  return l;
-}
-
-// input 12x12x3 -> conv1 (4, relu) -> pool -> conv2 (5, relu) -> flatten -> predictions (6, softmax).
-// Small random biases so that no ReLU starts dead everywhere.
-Model tiny_model() {
-  Model m;
-  m.name = "tiny";
-  m.input_h = m.input_w = 12;
-  m.input_c = 3;
-  Layer in;
-  in.name = "input_1";
-  in.class_name = "InputLayer";
-  m.layers.push_back(in);
-  m.layers.push_back(conv_layer("conv1", 4, Activation::relu));
-  Layer pool;
-  pool.name = "pool1";
-  pool.class_name = "MaxPooling2D";
-  pool.type = LayerType::max_pool2d;
-  pool.kernel_h = pool.kernel_w = pool.stride_h = pool.stride_w = 2;
-  m.layers.push_back(pool);
-  m.layers.push_back(conv_layer("conv2", 5, Activation::relu));
-  Layer flat;
-  flat.name = "flatten";
-  flat.class_name = "Flatten";
-  flat.type = LayerType::flatten;
-  m.layers.push_back(flat);
-  Layer d;
-  d.name = "predictions";
-  d.class_name = "Dense";
-  d.type = LayerType::dense;
-  d.units = 6;
-  d.activation = Activation::softmax;
-  m.layers.push_back(d);
-  m.build();
-  init_he_normal(m, 7);
-  uint32_t seed = 11;
-  for (Layer& l : m.layers)
-    if (l.weights.size() > 1) l.weights[1].value() = random_tensor(l.weights[1].shape(), seed++, -0.1f, 0.1f);
-  return m;
-}
 
 }  // namespace
 
@@ -233,7 +185,7 @@ TEST_CASE("maximize: the method table / each row names its method, parses back a
   const struct { MaximizeMethod method; const char* name; int iters; float step; } want[] = {
       {MaximizeMethod::lucid, "lucid", 512, 0.05f},
       {MaximizeMethod::seed, "seed", 500, 0.1f},
-      {MaximizeMethod::yosinski, "yosinski", 500, 100.f},
+      {MaximizeMethod::yosinski, "yosinski", 500, 4.f},
   };
   for (const auto& w : want) {
     CAPTURE(w.name);
@@ -321,11 +273,21 @@ TEST_CASE("maximize cli: writes one titled PNG per filter and a sheet / bad inpu
                          "--iters", "10", "--seed", "1", "--out", out.string()});
   INFO(r.err);
   REQUIRE(r.rc == 0);
-  CHECK(r.out.find("Iteration: 0, Filter: 1, Loss: ") != std::string::npos);
+  // Several filters: one line per batch every tenth of the steps, not one per filter and step.
+  CHECK(r.out.find("step 0/10, filters 1-3: mean ") != std::string::npos);
+  CHECK(r.out.find("step 9/10, filters 1-3: mean ") != std::string::npos);
+  CHECK(r.out.find("Iteration:") == std::string::npos);
   CHECK(fs::exists(out / "conv2_1_seed.png"));
   CHECK(fs::exists(out / "conv2_3_seed.png"));
   CHECK(fs::exists(out / "conv2_seed_sheet.png"));
   CHECK(r.out.find((out / "conv2_seed_sheet.png").string()) != std::string::npos);
+
+  // --verbose: the seeds' line per filter.
+  const convis::test::CliResult v = run_vis_tool({"maximize", "--weights", weights, "--layer", "conv2", "--filters", "1-3", "--method",
+                                    "seed", "--iters", "10", "--seed", "1", "--verbose", "--out", out.string()});
+  CHECK(v.rc == 0);
+  CHECK(v.out.find("Iteration: 0, Filter: 1, Loss: ") != std::string::npos);
+  CHECK(v.out.find("Iteration: 9, Filter: 3, Loss: ") != std::string::npos);
 
   const fs::path bad = dir / "bad";
   r = run_vis_tool({"maximize", "--weights", weights, "--layer", "conv7", "--filter", "1", "--out", bad.string()});

@@ -86,9 +86,9 @@ std::string fmt(double v) {
 }  // namespace
 
 static int run_maximize(const std::vector<std::string>& argv) {
-  Args args("maximize", argv, {"all", "pre-relu"});
-  args.allow_only({"weights", "layer", "filter", "filters", "all", "method", "size", "iters", "step", "seed", "pre-relu",
-                   "batch", "out", "preprocess", "classes"});
+  Args args("maximize", argv, {"all", "pre-relu", "verbose"});
+  args.allow_only({"weights", "layer", "filter", "filters", "all", "method", "objective", "size", "iters", "step", "seed",
+                   "pre-relu", "batch", "out", "preprocess", "classes", "verbose"});
   const std::string spec = args.require("weights");
   const std::string layer = args.require("layer");
   const int given = int(args.has("filter")) + int(args.has("filters")) + int(args.has("all"));
@@ -96,6 +96,14 @@ static int run_maximize(const std::vector<std::string>& argv) {
 
   MaximizeOptions opt;
   opt.method = parse_maximize_method(args.get("method", "lucid"));
+  if (args.has("objective")) {
+    try {
+      opt.objective = parse_maximize_objective(args.get("objective", ""));
+    } catch (const std::invalid_argument& e) {
+      throw UsageError(std::string("maximize: --objective: ") + e.what());
+    }
+  }
+  const bool verbose = args.has("verbose");
   opt.size = args.get_int("size", 0, 0, 2048);
   if (args.has("size") && opt.size < 8) throw UsageError("maximize: --size must be at least 8, got " + args.get("size", ""));
   opt.iters = args.get_int("iters", -1, -1, 1000000);
@@ -156,8 +164,8 @@ static int run_maximize(const std::vector<std::string>& argv) {
     case MaximizeMethod::seed: how = "gradient ascent, step " + fmt(mx.step()) + " x normalised gradient, no preprocessing"; break;
     case MaximizeMethod::lucid: how = "Adam lr " + fmt(mx.step()) + ", Fourier + decorrelated colour, jitter/scale/rotate, preprocessing '" +
                                       std::string(preprocess_name(mx.preprocessing())) + "'"; break;
-    case MaximizeMethod::yosinski: how = "pixel step " + fmt(mx.step()) + " x " + std::to_string(mx.positions()) +
-                                         " map positions, L2 decay 1e-4, blur every 4 steps, preprocessing '" +
+    case MaximizeMethod::yosinski: how = "step " + fmt(mx.step()) + " grey levels (RMS) along the gradient, L2 decay 1e-4, "
+                                         "blur every 4 steps, preprocessing '" +
                                          std::string(preprocess_name(mx.preprocessing())) + "'"; break;
   }
   std::printf("maximize: layer '%s' (%s, %d %s%s) of model '%s', %zu filter%s\n", layer.c_str(), L.class_name.c_str(),
@@ -169,51 +177,74 @@ static int run_maximize(const std::vector<std::string>& argv) {
   for (const std::string& n : mx.notes()) std::printf("note: %s\n", n.c_str());
   std::fflush(stdout);
 
-  // The seeds print every iters/50 steps; with several filters, one line per filter.
-  const int every = std::max(1, mx.iters() / 50);
+  // One filter: the seeds' "Iteration: N, Loss: L" every iters/50 steps. Several: one line per
+  // batch every iters/10 steps (the mean, lowest and highest objective of its filters), or with
+  // --verbose the seeds' line per filter every iters/50 steps.
   const bool several = filters.size() > 1;
+  const int every = std::max(1, mx.iters() / (several && !verbose ? 10 : 50));
   const int64_t chunks = int64_t((filters.size() + size_t(opt.batch) - 1) / size_t(opt.batch));
   Progress bar("maximize " + layer, chunks * mx.iters());
   int64_t done = 0;
   auto observe = [&](int it, const std::vector<int>& fs, const std::vector<float>& losses) {
-    if (it % every == 0) {
-      for (size_t k = 0; k < fs.size(); ++k) {
-        if (several)
+    if (it % every == 0 || it + 1 == mx.iters()) {
+      bar.clear();
+      if (!several) {
+        std::printf("Iteration: %d, Loss: %s\n", it, fmt(losses[0]).c_str());
+      } else if (verbose) {
+        for (size_t k = 0; k < fs.size(); ++k)
           std::printf("Iteration: %d, Filter: %d, Loss: %s\n", it, fs[k], fmt(losses[k]).c_str());
-        else
-          std::printf("Iteration: %d, Loss: %s\n", it, fmt(losses[k]).c_str());
+      } else {
+        double mean = 0;
+        for (float l : losses) mean += l;
+        const auto [lo, hi] = std::minmax_element(losses.begin(), losses.end());
+        std::printf("step %d/%d, filters %s: mean %s, lowest %s, highest %s\n", it, mx.iters(), describe(fs).c_str(),
+                    fmt(mean / double(losses.size())).c_str(), fmt(*lo).c_str(), fmt(*hi).c_str());
       }
       std::fflush(stdout);
     }
     bar.update(++done, (fs.size() > 1 ? "filters " : "filter ") + describe(fs));
   };
 
+  const std::string what = logits ? "logit" : mx.neuron() ? "centre unit" : "mean activation";
   // Each picture is written as soon as its batch finishes; the sheet keeps only 8-bit tiles.
   namespace fs = std::filesystem;
   const int side = std::max(mx.height(), mx.width());
   const int upscale = std::max(1, (224 + side - 1) / side);
   std::vector<Tile> tiles;
-  std::vector<int> dead;
+  // What became of each filter, for the notes at the end: never positive (dead, where the ReLU's
+  // gradient was redirected so that any image that could excite it would have been found), or
+  // positive at some step but 0 at the end, or lower at the end than at the start.
+  std::vector<int> dead, silent, ended_at_zero, fell;
   double sink_seconds = 0.0;  // writing pictures, kept out of the per-step time
   auto sink = [&](MaximizeResult&& r) {
     const auto start = std::chrono::steady_clock::now();
     const Canvas img = image_canvas(r);
     GridOptions one;
-    one.title = layer + ", " + label(r.filter) + "\n" + method + ", " + (logits ? "logit " : "mean activation ") +
-                fmt(r.activation);
+    one.title = layer + ", " + label(r.filter) + "\n" + method + ", " + what + " " + fmt(r.activation);
     one.frame = true;
     const std::string path = (fs::path(out_dir) / (layer + "_" + std::to_string(r.filter) + "_" + method + ".png")).string();
     write_png(make_grid({Tile{upscale_nearest(img, upscale), ""}}, one), path);
-    std::printf("%s, %s: %s %s (%s at the start) -> %s\n", layer.c_str(), label(r.filter).c_str(),
-                logits ? "logit" : "mean activation",
+    bar.clear();
+    std::printf("%s, %s: %s %s (%s at the start) -> %s\n", layer.c_str(), label(r.filter).c_str(), what.c_str(),
                 fmt(r.activation).c_str(), r.losses.empty() ? "-" : fmt(r.losses.front()).c_str(), path.c_str());
-    // A ReLU that is 0 everywhere from the start passes no gradient: the picture never moves.
-    const bool is_dead = r.activation == 0.f && std::all_of(r.losses.begin(), r.losses.end(), [](float l) { return l == 0.f; });
-    if (is_dead) dead.push_back(r.filter);
+    const bool never = r.activation == 0.f && std::all_of(r.losses.begin(), r.losses.end(), [](float l) { return l == 0.f; });
+    std::string mark;
+    if (never && mx.redirected()) {
+      dead.push_back(r.filter);
+      mark = " (dead)";
+    } else if (never) {
+      silent.push_back(r.filter);
+      mark = " (0)";
+    } else if (r.activation == 0.f) {
+      ended_at_zero.push_back(r.filter);
+      mark = " (ended at 0)";
+    } else if (!r.losses.empty() && r.activation < r.losses.front()) {
+      fell.push_back(r.filter);
+    }
     std::fflush(stdout);
     if (several) {
       const std::string name = filters.size() > 48 ? std::to_string(r.filter) : label(r.filter);
-      tiles.push_back({img, is_dead ? name + " (dead)" : name});
+      tiles.push_back({img, name + mark});
     }
     sink_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   };
@@ -228,10 +259,19 @@ static int run_maximize(const std::vector<std::string>& argv) {
                 fmt_ms(seconds / double(chunks * mx.iters())).c_str(), std::min<int>(opt.batch, int(filters.size())),
                 static_cast<long long>(chunks * mx.iters()), seconds);
 
-  if (!dead.empty())
-    std::printf("note: %s %s %s 0 everywhere and got no gradient (%zu of %zu; dead ReLUs)%s\n",
-                dead.size() == 1 ? "filter" : "filters", describe(dead).c_str(), dead.size() == 1 ? "was" : "were",
-                dead.size(), filters.size(), mx.pre_activation() ? "" : ": --pre-relu shows what they would respond to");
+  auto note = [&](const std::vector<int>& fs, const std::string& what_happened) {
+    if (fs.empty()) return;
+    std::printf("note: %s %s (%zu of %zu) %s\n", fs.size() == 1 ? "filter" : "filters", describe(fs).c_str(), fs.size(),
+                filters.size(), what_happened.c_str());
+  };
+  note(dead, "stayed 0 everywhere for all " + std::to_string(mx.iters()) +
+                 " steps although the ascent pushed their pre-activation up: dead ReLUs (--pre-relu shows what they "
+                 "would respond to)");
+  note(silent, "were 0 on every image tried, and no gradient reaches them through the layers before (--pre-relu, or "
+               "a layer before it, shows more)");
+  note(ended_at_zero, "were positive during the ascent but 0 at the end: the regularisers won (a larger --step, or "
+                      "another --method)");
+  note(fell, "ended lower than they started: the regularisers won (a larger --step, or another --method)");
   if (several) {
     GridOptions g;
     g.title = layer + ", filters " + describe(filters) + "\n" + method + " activation maximisation, " +
@@ -250,9 +290,9 @@ static int run_maximize(const std::vector<std::string>& argv) {
 
 static const Registration reg_maximize(40, {"maximize", "activation maximisation: images a filter responds to most",
        "vis_tool maximize --weights F --layer L (--filter F | --filters a-b | --all)\n"
-       "                  [--method lucid|seed|yosinski] [--size 96] [--iters N] [--step S]\n"
-       "                  [--seed S] [--pre-relu] [--batch 16] [--preprocess M] [--classes J]\n"
-       "                  [--out DIR]\n\n"
+       "                  [--method lucid|seed|yosinski] [--objective channel|neuron] [--size 96]\n"
+       "                  [--iters N] [--step S] [--seed S] [--pre-relu] [--batch 16]\n"
+       "                  [--preprocess M] [--classes J] [--verbose] [--out DIR]\n\n"
        "Finds, by gradient ascent on the image, a picture that makes the mean of channel F of layer\n"
        "L as large as possible (for a dense layer, unit F; for a softmax layer, its logit). For the\n"
        "model's class scores, --filter also takes a class name from the class index (as classify\n"
@@ -262,14 +302,22 @@ static const Registration reg_maximize(40, {"maximize", "activation maximisation
        "            512 steps. The most recognisable pictures.\n"
        "  seed      the Keras seeds: uniform random start in [0,1), fed as is, image += 0.1 x the\n"
        "            L2-normalised gradient, 500 steps; shown min-max normalised. Noisy.\n"
-       "  yosinski  pixels (0..255) += 100 x P x gradient, P = the layer's H' x W' positions (step 100\n"
-       "            per unit as Yosinski's; the same pixel change as step 100 on caffe inputs, i.e.\n"
-       "            100/255^2 on x/255 inputs), L2 decay 1e-4, blur sigma 1 every 4 steps; 500 steps.\n"
+       "  yosinski  Yosinski et al.'s regularised ascent in pixels (0..255): each step moves the image\n"
+       "            --step (4) grey levels RMS along the gradient, L2 decay 1e-4 towards the pixel the\n"
+       "            preprocessing maps to 0 (caffe: the mean colour; x/255: black), blur sigma 1 every\n"
+       "            4 steps, clipped; 500 steps. The step does not depend on the model's gradient scale.\n"
+       "--objective: channel, the mean of channel F over the layer's map; neuron, the one unit at its\n"
+       "centre. By default a layer whose units see at most a quarter of the image (the first conv\n"
+       "layers) gets neuron on a small image of 4x that field (at least 16 px): the mean of an early,\n"
+       "nearly linear filter is maximised by flat saturated colour, one unit shows its pattern.\n"
+       "A target with its own ReLU gets Lucid's redirected gradient while its channel is 0\n"
+       "everywhere, so \"(dead)\" means no image the ascent found made it positive.\n"
        "--size is the image side (default: the model's own input size, else 96); a model with a\n"
        "fixed size accepts another when no Flatten comes before L. Filters are optimised --batch at a\n"
        "time in one forward/backward; each filter's picture depends only on --seed and the filter.\n"
        "--pre-relu maximises L's output before its own activation. Writes DIR/L_F_METHOD.png per\n"
-       "filter and, for several filters, DIR/L_METHOD_sheet.png.\n\n"
+       "filter and, for several filters, DIR/L_METHOD_sheet.png. Several filters print one line per\n"
+       "batch every tenth of the steps (--verbose: the loss of every filter).\n\n"
        "example:\n  vis_tool maximize --weights ../shared/data/models/darknet_tiny_imagenet.h5 \\\n"
        "      --layer leaky_re_lu_14 --filters 0-7 --seed 1 --out out",
        run_maximize});

@@ -19,7 +19,7 @@ namespace {
 const MaximizeMethodRow kMethods[] = {
     {MaximizeMethod::lucid, "lucid", 512, 0.05f, make_lucid_method},
     {MaximizeMethod::seed, "seed", 500, 0.1f, make_seed_method},
-    {MaximizeMethod::yosinski, "yosinski", 500, 100.f, make_yosinski_method},
+    {MaximizeMethod::yosinski, "yosinski", 500, 4.f, make_yosinski_method},
 };
 
 }  // namespace
@@ -41,6 +41,12 @@ MaximizeMethod parse_maximize_method(const std::string& name) {
 
 const char* maximize_method_name(MaximizeMethod m) { return maximize_method(m).name; }
 
+MaximizeObjective parse_maximize_objective(const std::string& name) {
+  if (name == "channel") return MaximizeObjective::channel;
+  if (name == "neuron") return MaximizeObjective::neuron;
+  throw std::invalid_argument("unknown objective '" + name + "' (channel, neuron)");
+}
+
 namespace {
 
 uint64_t splitmix64(uint64_t x) {
@@ -57,22 +63,39 @@ std::mt19937_64 filter_rng(uint64_t seed, int filter) { return std::mt19937_64(s
 // filters[b] of a flat output). dy receives the gradient of their sum with respect to y.
 // y may also hold each image's own channel only (Model::forward_channels): then C = 1 and the
 // channel is index 0 (as it is for any one-channel layer).
-std::vector<float> objective(const Tensor& y, const std::vector<int>& filters, Tensor* dy) {
+// neuron: the unit at the centre (H'/2, W'/2) of the channel instead of the mean.
+std::vector<float> objective(const Tensor& y, const std::vector<int>& filters, Tensor* dy, bool neuron = false) {
   const int64_t B = y.dim(0), C = y.dim(y.rank() - 1);
   const int64_t per = y.numel() / B / C;  // spatial positions per image (1 for dense)
   if (dy) *dy = Tensor::zeros(y.shape());
   std::vector<float> out(static_cast<size_t>(B));
+  const bool one = neuron && y.rank() == 4;
+  const int64_t centre = one ? (y.dim(1) / 2) * y.dim(2) + y.dim(2) / 2 : 0;
   for (int64_t b = 0; b < B; ++b) {
     const int64_t f = C == 1 ? 0 : filters[size_t(b)];
     double acc = 0.0;
-    for (int64_t i = 0; i < per; ++i) {
+    for (int64_t i = one ? centre : 0; i < (one ? centre + 1 : per); ++i) {
       const int64_t at = (b * per + i) * C + f;
       acc += y[at];
-      if (dy) (*dy)[at] = 1.f / float(per);
+      if (dy) (*dy)[at] = one ? 1.f : 1.f / float(per);
     }
-    out[size_t(b)] = float(acc / double(per));
+    out[size_t(b)] = one ? float(acc) : float(acc / double(per));
   }
   return out;
+}
+
+// The side of the square of input pixels one unit of layer `last` sees: every convolution and
+// pooling widens it by (kernel - 1) x the product of the strides before it.
+int unit_receptive_field(const Model& m, int last) {
+  int64_t rf = 1, jump = 1;
+  for (int i = 1; i <= last; ++i) {
+    const Layer& l = m.layers[size_t(i)];
+    if (l.type != LayerType::conv2d && l.type != LayerType::max_pool2d && l.type != LayerType::avg_pool2d) continue;
+    rf += int64_t(std::max(l.kernel_h, l.kernel_w) - 1) * jump;
+    jump *= std::max(l.stride_h, l.stride_w);
+    if (rf > (1 << 20)) return 1 << 20;
+  }
+  return int(rf);
 }
 
 // Copies image b of a batch (B, ...) into its own (1, ...) tensor.
@@ -98,7 +121,17 @@ Maximizer::Maximizer(const Model& m, const std::string& layer, const MaximizeOpt
   model_.input_c = m.input_c;
   model_.layers.assign(m.layers.begin(), m.layers.begin() + idx + 1);
   const bool fixed = m.input_h > 0 && m.input_w > 0;
-  if (opt.size == 0) {
+  rf_ = unit_receptive_field(m, idx);
+  const bool spatial = m.layers[size_t(idx)].has_spatial_output();
+  const int default_side = fixed ? std::min(m.input_h, m.input_w) : 96;
+  neuron_ = spatial && (opt.objective == MaximizeObjective::neuron ||
+                        (opt.objective == MaximizeObjective::automatic && opt.size == 0 && 4 * rf_ <= default_side));
+  if (opt.size == 0 && neuron_ && opt.objective == MaximizeObjective::automatic) {
+    h_ = w_ = std::min(std::max(16, 4 * rf_), default_side);
+    notes_.push_back("a unit of layer '" + layer + "' sees " + std::to_string(rf_) + "x" + std::to_string(rf_) +
+                     " pixels: maximising the centre unit of each channel on a " + std::to_string(h_) + "x" +
+                     std::to_string(w_) + " image (the objective 'channel' maximises the whole map's mean)");
+  } else if (opt.size == 0) {
     h_ = fixed ? m.input_h : 96;
     w_ = fixed ? m.input_w : 96;
   } else {
@@ -144,8 +177,14 @@ Maximizer::Maximizer(const Model& m, const std::string& layer, const MaximizeOpt
   for (const Layer& l : model_.layers)
     for (const Var& v : l.weights) was_trainable_.push_back(v.requires_grad());
   model_.set_trainable(false);
+  // A target whose own activation is a ReLU (fused into Conv2D / Dense, or an Activation('relu')
+  // layer) is run to its pre-activation in run(), so that an image whose channel is 0 everywhere
+  // still gets a gradient (redirect_ below).
+  redirect_ = !pre_activation_ && L.activation == Activation::relu &&
+              (L.type == LayerType::conv2d || L.type == LayerType::dense || L.type == LayerType::activation);
   // Only each image's own channel of a Conv2D target is computed, forward and backward.
-  select_ = model_.can_select_channels(int(model_.layers.size()) - 1, pre_activation_);
+  const int last = int(model_.layers.size()) - 1;
+  select_ = model_.can_select_channels(last, pre_activation_) && (!redirect_ || model_.can_select_channels(last, true));
 }
 
 // The one-channel path needs the target layer frozen. Another Maximizer over the same model that
@@ -160,15 +199,39 @@ bool Maximizer::selecting() const {
 std::vector<float> Maximizer::ascend(const Var& x, const std::vector<int>& filters) const {
   const Var y = target(x, filters);
   Tensor dy;
-  const std::vector<float> value = objective(y.value(), filters, &dy);
+  const std::vector<float> value = objective(y.value(), filters, &dy, neuron_);
   Tape::current().backward(y, dy);
   return value;
 }
 
-Var Maximizer::target(const Var& x, const std::vector<int>& filters) const {
+Var Maximizer::target(const Var& x, const std::vector<int>& filters, bool pre_activation) const {
   const int last = int(model_.layers.size()) - 1;
-  return selecting() ? model_.forward_channels(x, last, filters, pre_activation_)
-                     : model_.forward(x, last, pre_activation_);
+  return selecting() ? model_.forward_channels(x, last, filters, pre_activation)
+                     : model_.forward(x, last, pre_activation);
+}
+
+Var Maximizer::target(const Var& x, const std::vector<int>& filters) const { return target(x, filters, pre_activation_); }
+
+// Lucid's "redirected ReLU" (lucid/misc/redirected_relu_grad.py) for the target's own ReLU: the
+// objective is the mean of relu(z) over the channel; where some position of image b is positive
+// its gradient is the ReLU's, (z > 0) / P; where none is, the ReLU would pass nothing and the
+// image would never change, so the gradient goes through as if the ReLU were not there (1 / P
+// everywhere, pushing the pre-activation up) until a position turns positive. The objective
+// reported is always relu(z)'s.
+std::vector<float> Maximizer::ascend_redirected(const Var& x, const std::vector<int>& filters) const {
+  const Var z = target(x, filters, true);
+  Tensor y = z.value().clone();
+  for (int64_t i = 0; i < y.numel(); ++i) y[i] = std::max(y[i], 0.f);
+  Tensor dz;
+  const std::vector<float> value = objective(y, filters, &dz, neuron_);
+  const int64_t B = y.dim(0), per = y.numel() / B;
+  for (int64_t b = 0; b < B; ++b) {
+    if (value[size_t(b)] == 0.f) continue;  // no positive position: redirected, dz stays 1/P
+    for (int64_t i = b * per; i < (b + 1) * per; ++i)
+      if (!(z.value()[i] > 0.f)) dz[i] = 0.f;
+  }
+  Tape::current().backward(z, dz);
+  return value;
 }
 
 std::vector<float> Maximizer::input_gradient(const Tensor& x, const std::vector<int>& filters, Tensor* grad) const {
@@ -201,7 +264,7 @@ std::vector<float> Maximizer::activation(const Tensor& x, int filter) const {
   check_filter(filter);
   NoGrad no_grad;
   const std::vector<int> filters(size_t(x.dim(0)), filter);
-  return objective(target(Var::constant(x), filters).value(), filters, nullptr);
+  return objective(target(Var::constant(x), filters).value(), filters, nullptr, neuron_);
 }
 
 std::vector<MaximizeResult> Maximizer::run(const std::vector<int>& filters, const MaximizeObserver& observe,
@@ -232,6 +295,7 @@ std::vector<MaximizeResult> Maximizer::run_batch(const std::vector<int>& filters
   setup.c = C;
   setup.step = step_;
   setup.positions = positions_;
+  setup.receptive_field = rf_;
   setup.preprocess = pre_;
   setup.options = &opt_;
   const std::unique_ptr<MaximizeParametrisation> method = maximize_method(opt_.method).make(setup);
@@ -241,7 +305,8 @@ std::vector<MaximizeResult> Maximizer::run_batch(const std::vector<int>& filters
   for (int it = 0; it < iters_; ++it) {
     Tape::current().clear();
     p.zero_grad();
-    const std::vector<float> value = ascend(method->input(p, &rng), filters);
+    const Var x = method->input(p, &rng);
+    const std::vector<float> value = redirect_ ? ascend_redirected(x, filters) : ascend(x, filters);
     for (int64_t b = 0; b < B; ++b) losses[size_t(b)].push_back(value[size_t(b)]);
     if (observe) observe(it, filters, value);
     method->step(p, it);
@@ -253,7 +318,7 @@ std::vector<MaximizeResult> Maximizer::run_batch(const std::vector<int>& filters
   NoGrad no_grad;
   const Tensor input = method->input(Var::constant(p.value()), nullptr).value();
   const Tensor shown = method->display(p);
-  const std::vector<float> act = objective(target(Var::constant(input), filters).value(), filters, nullptr);
+  const std::vector<float> act = objective(target(Var::constant(input), filters).value(), filters, nullptr, neuron_);
   for (int64_t b = 0; b < B; ++b) {
     MaximizeResult& r = out[size_t(b)];
     r.filter = filters[size_t(b)];

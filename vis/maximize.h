@@ -49,12 +49,22 @@
 namespace convis {
 
 enum class MaximizeMethod { lucid, seed, yosinski };
+
+// What image b maximises: the mean over (H', W') of its channel, or one unit of it, the one at the
+// centre (H'/2, W'/2) ("neuron", Lucid's objectives.neuron). automatic: neuron for a layer that
+// sees a small part of the image (receptive field <= a quarter of the default image side, when no
+// size is given), on an image of max(16, 4 x field) pixels: a mean over the whole map of an early,
+// nearly linear filter is maximised by flat, saturated colour; one unit shows the filter's pattern.
+// Else channel. Dense layers have one value per unit either way.
+enum class MaximizeObjective { automatic, channel, neuron };
+MaximizeObjective parse_maximize_objective(const std::string& name);  // "channel", "neuron"
 MaximizeMethod parse_maximize_method(const std::string& name);  // throws listing the valid names
 const char* maximize_method_name(MaximizeMethod m);
 
 struct MaximizeOptions {
   MaximizeMethod method = MaximizeMethod::lucid;
-  int size = 0;         // input side; 0: the model's own size when fixed, else 96
+  MaximizeObjective objective = MaximizeObjective::automatic;
+  int size = 0;         // input side; 0: the model's own size when fixed, else 96 (neuron: see above)
   int iters = -1;       // -1: the method's default (lucid 512, seed 500, yosinski 500)
   float step = 0.f;     // 0: the method's default (lucid Adam lr 0.05, seed 0.1, yosinski 100)
   uint64_t seed = 0;
@@ -109,6 +119,9 @@ class Maximizer {
   int iters() const { return iters_; }
   float step() const { return step_; }
   int positions() const { return positions_; }  // H' x W' of the layer's output (1 for dense)
+  bool neuron() const { return neuron_; }        // the objective is the centre unit (resolved)
+  bool redirected() const { return redirect_; }  // the target has its own ReLU, whose gradient run() redirects
+  int receptive_field() const { return rf_; }    // pixels the target layer's unit sees, per side
   Preprocess preprocessing() const { return pre_; }
   bool pre_activation() const { return pre_activation_; }
   // Choices worth telling the user (e.g. "maximising the logit"), one line each; may be empty.
@@ -130,9 +143,13 @@ class Maximizer {
   // The target layer's output for images with these filters: only their own channels when
   // select_ (a Conv2D target: Model::forward_channels), else the whole output.
   Var target(const Var& x, const std::vector<int>& filters) const;
+  Var target(const Var& x, const std::vector<int>& filters, bool pre_activation) const;
   // One forward of x to the target and the backward of the batch objective (the sum of each
   // image's); returns each image's objective. Gradients land where x came from.
   std::vector<float> ascend(const Var& x, const std::vector<int>& filters) const;
+  // ascend() for a target with its own ReLU, as run() steps it: an image whose channel is 0
+  // everywhere gets the pre-activation's gradient instead of none (maximize.cpp says why).
+  std::vector<float> ascend_redirected(const Var& x, const std::vector<int>& filters) const;
   bool selecting() const;  // select_, and the target layer's weights are still frozen
 
   // The tensor cache stays within 1.25 x the step's own peak (engine/buffer_cache.h). Measured
@@ -144,8 +161,9 @@ class Maximizer {
   MaximizeOptions opt_;
   std::string layer_;
   int num_filters_ = 0;
-  bool dense_ = false, pre_activation_ = false, select_ = false;
-  int h_ = 0, w_ = 0, c_ = 0, iters_ = 0, positions_ = 1;
+  bool dense_ = false, pre_activation_ = false, select_ = false, redirect_ = false;
+  int h_ = 0, w_ = 0, c_ = 0, iters_ = 0, positions_ = 1, rf_ = 1;
+  bool neuron_ = false;
   float step_ = 0.f;
   Preprocess pre_ = Preprocess::unit;
   std::vector<std::string> notes_;

@@ -6,7 +6,8 @@
 // low frequencies cheap and high ones costly, in a decorrelated colour space (rgb = M v with
 // Lucid's colour-correlation square root M). Without Fourier, S is the pixels before the sigmoid
 // (B, H, W, C). The image, in [0, 1], goes through the model's preprocessing of 255 x image, and
-// every step first through a random jitter (shift with grey padding, up to size/16 pixels),
+// every step first through a random jitter (shift with grey padding, up to size/16 pixels and at
+// most a quarter of the target's receptive field, at least 1),
 // scale (0.9..1.1) and rotation (-5..5 degrees): one bilinear warp. Each step is Adam's
 // (engine/optim.h: maximize, learning rate 0.05, epsilon 1e-8, the textbook arithmetic this
 // method always used). Shown: the image itself.
@@ -60,7 +61,9 @@ class LucidMethod : public MaximizeParametrisation {
     }
     preprocess_affine(s.preprocess, int(C), &pre_m_, &pre_b_);
     for (int64_t i = 0; i < pre_m_.numel(); ++i) pre_m_[i] *= 255.f;  // the image is in [0, 1]
-    jitter_ = std::max(2, int(std::min(H, W)) / 16);
+    // Shifts of up to size / 16 pixels, but no more than a quarter of what a unit sees: a 3x3
+    // first-layer unit shifted by 2 pixels would average its pattern away.
+    jitter_ = std::max(1, std::min(std::max(2, int(std::min(H, W)) / 16), s.receptive_field / 4));
   }
 
   Var init(std::vector<std::mt19937_64>& rng) override {

@@ -33,6 +33,7 @@ struct MaximizeSetup {
   int64_t batch = 0, h = 0, w = 0, c = 0;  // B images of H x W x C
   float step = 0.f;                         // the step in force: the option, or the row's default
   int positions = 1;                        // H' x W' of the target layer's output (1 for dense)
+  int receptive_field = 1;                  // the pixels one unit of the target sees, per side
   Preprocess preprocess = Preprocess::unit;  // the model's (lucid and yosinski use it)
   const MaximizeOptions* options = nullptr;  // for a method's own switches (Lucid's three)
 };

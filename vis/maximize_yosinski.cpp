@@ -8,6 +8,7 @@
 // The step (100) is in pixel units; P = H' x W', the target map's positions, because the
 // objective is a mean over them (vis/maximize.h says why). Shown contrast-stretched.
 #include <algorithm>
+#include <cmath>
 #include <vector>
 
 #include "engine/ops_image.h"
@@ -20,9 +21,9 @@ namespace {
 
 class YosinskiMethod : public MaximizeParametrisation {
  public:
-  explicit YosinskiMethod(const MaximizeSetup& s) : s_(s), step_(s.step * float(s.positions)) {
+  explicit YosinskiMethod(const MaximizeSetup& s) : s_(s), step_(s.step) {
     preprocess_affine(s.preprocess, int(s.c), &pre_m_, &pre_b_);
-    for (int64_t c = 0; c < s.c; ++c) mean_.push_back(imagenet_mean_pixel(int(c), int(s.c)));
+    for (int64_t c = 0; c < s.c; ++c) mean_.push_back(pixel_of_zero_input(s.preprocess, int(c), int(s.c)));
   }
 
   Var init(std::vector<std::mt19937_64>& rng) override {
@@ -40,9 +41,16 @@ class YosinskiMethod : public MaximizeParametrisation {
     Tensor& x = p.value();
     const Tensor& g = p.grad();
     const float decay = 1e-4f;
-    for (int64_t i = 0; i < x.numel(); ++i) {
-      const float m = mean_pixel(i % s_.c);
-      x[i] = m + (1.f - decay) * (x[i] + step_ * g[i] - m);
+    const int64_t n = x.numel() / s_.batch;
+    for (int64_t b = 0; b < s_.batch; ++b) {
+      double ss = 0;
+      for (int64_t i = b * n; i < (b + 1) * n; ++i) ss += double(g[i]) * double(g[i]);
+      const double rms = std::sqrt(ss / double(n));
+      const float scale = rms > 0 ? float(double(step_) / rms) : 0.f;
+      for (int64_t i = b * n; i < (b + 1) * n; ++i) {
+        const float m = mean_pixel(i % s_.c);
+        x[i] = m + (1.f - decay) * (x[i] + scale * g[i] - m);
+      }
     }
     if (it % 4 == 3) gaussian_blur_nhwc(x.data(), int(s_.batch), int(s_.h), int(s_.w), int(s_.c), 1.f);
     for (int64_t i = 0; i < x.numel(); ++i) x[i] = std::clamp(x[i], 0.f, 255.f);
