@@ -481,27 +481,3 @@ TEST_CASE("acceptance: Grad-CAM and occlusion peaks lie inside the espresso cup"
   MESSAGE("occlusion peak (patch centre) in the photo: (" << ox << ", " << oy << "), drop " << o.drop[best]);
   CHECK(inside(ox, oy));
 }
-
-TEST_CASE("default_cam_layer: the last spatial layer of at least 7x7, else the finest") {
-  // Shapes as Keras gives them; only output_shape and the spatial test matter to the rule.
-  auto chain = [](const std::vector<std::vector<int64_t>>& shapes) {
-    Model m;
-    m.name = "shapes";
-    for (size_t i = 0; i < shapes.size(); ++i) {
-      Layer l;
-      l.name = "l" + std::to_string(i);
-      l.output_shape = Shape(shapes[i]);
-      m.layers.push_back(l);
-    }
-    return m;
-  };
-  // VGG16 at 224: block5_pool (7x7), the last before flatten.
-  CHECK(default_cam_layer(chain({{224, 224, 3}, {14, 14, 512}, {7, 7, 512}, {25088}, {1000}})) == 2);
-  // The embedded model: 11x11 before a 5x5 pool and a 3x3 conv.
-  CHECK(default_cam_layer(chain({{28, 28, 1}, {26, 26, 32}, {13, 13, 32}, {11, 11, 64}, {5, 5, 64}, {3, 3, 64}, {576}})) == 3);
-  // Non-square: the shorter side counts (7x20 qualifies, 6x40 does not).
-  CHECK(default_cam_layer(chain({{50, 50, 3}, {7, 20, 4}, {6, 40, 4}, {4}})) == 1);
-  // None reaches 7: the largest, the later of two equals.
-  CHECK(default_cam_layer(chain({{6, 6, 3}, {6, 6, 4}, {5, 5, 4}, {6, 6, 2}, {3, 3, 2}, {2}})) == 3);
-  CHECK(test::contains(error_of([&] { default_cam_layer(chain({{8}, {4}, {2}})); }), "no layer with a spatial output"));
-}
