@@ -52,8 +52,8 @@ static int run_classify(const std::vector<std::string>& argv) {
     std::printf("%s\n", out.dump(2).c_str());
     return 0;
   }
-  std::printf("%s: %dx%d, resized (bilinear) to %dx%d, preprocessing '%s'%s\n", image.c_str(), img.width, img.height,
-              m.built_w(), m.built_h(), preprocess_name(pre),
+  std::printf("%s: %dx%d%s, resized (bilinear) to %dx%d, preprocessing '%s'%s\n", image.c_str(), img.width, img.height,
+              m.input_c == 1 ? ", as grey (0.299 R + 0.587 G + 0.114 B)" : "", m.built_w(), m.built_h(), preprocess_name(pre),
               m.outputs_probabilities() ? "" : ", softmax over the model's logits");
   if (labels.empty()) std::printf("(no class index found: pass --classes FILE.json to name the classes)\n");
   for (int r = 0; r < k; ++r) {

@@ -24,17 +24,10 @@ namespace {
 // h x w, optionally inverted, scaled to [0, 1]. `notes` says what was done to it.
 Tensor image_input(const std::string& path, int h, int w, bool invert, std::string& notes) {
   const Image rgb = load_image(path, 3);
-  Image grey;
-  grey.width = rgb.width;
-  grey.height = rgb.height;
-  grey.channels = 1;
-  grey.pixels.resize(size_t(rgb.width) * size_t(rgb.height));
+  const Image grey = grey_of(rgb);
   bool colour = false;
-  for (size_t i = 0; i < grey.pixels.size(); ++i) {
-    const int r = rgb.pixels[3 * i], g = rgb.pixels[3 * i + 1], b = rgb.pixels[3 * i + 2];
-    colour |= r != g || g != b;
-    grey.pixels[i] = uint8_t(std::lround(0.299 * r + 0.587 * g + 0.114 * b));
-  }
+  for (size_t i = 0; i < grey.pixels.size() && !colour; ++i)
+    colour = rgb.pixels[3 * i] != rgb.pixels[3 * i + 1] || rgb.pixels[3 * i + 1] != rgb.pixels[3 * i + 2];
   notes = std::to_string(rgb.width) + "x" + std::to_string(rgb.height);
   if (colour) notes += ", colour converted to grey (0.299 R + 0.587 G + 0.114 B)";
   Tensor hw1;

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <stdexcept>
 
 #include <stb_image.h>
@@ -28,7 +29,9 @@ Image load_image(const std::string& path, int want_channels) {
     throw ParameterError("max_pixels", "image '" + path + "' is " + std::to_string(w) + "x" + std::to_string(h) + " (" +
                              std::to_string(int64_t(w) * int64_t(h)) + " pixels), more than the limit of " +
                              std::to_string(image_pixel_limit()));
-  unsigned char* data = stbi_load(path.c_str(), &w, &h, &n, want_channels);
+  // stb's own grey conversion is (77 R + 150 G + 29 B) >> 8, not the luma everyone else uses.
+  const int decode = n >= 3 ? 3 : want_channels;
+  unsigned char* data = stbi_load(path.c_str(), &w, &h, &n, decode);
   if (!data) {
     const char* why = stbi_failure_reason();
     throw std::runtime_error("image '" + path + "' does not decode (" + (why ? why : "unknown reason") +
@@ -37,10 +40,25 @@ Image load_image(const std::string& path, int want_channels) {
   Image img;
   img.width = w;
   img.height = h;
-  img.channels = want_channels;
-  img.pixels.assign(data, data + size_t(w) * size_t(h) * size_t(want_channels));
+  img.channels = decode;
+  img.pixels.assign(data, data + size_t(w) * size_t(h) * size_t(decode));
   stbi_image_free(data);
-  return img;
+  return want_channels == 1 ? grey_of(img) : img;
+}
+
+Image grey_of(const Image& img) {
+  if (img.channels == 1) return img;
+  if (img.channels != 3) throw std::invalid_argument("grey_of: " + std::to_string(img.channels) + " channels, expected 1 or 3");
+  Image grey;
+  grey.width = img.width;
+  grey.height = img.height;
+  grey.channels = 1;
+  grey.pixels.resize(size_t(img.width) * size_t(img.height));
+  for (size_t i = 0; i < grey.pixels.size(); ++i) {
+    const int r = img.pixels[3 * i], g = img.pixels[3 * i + 1], b = img.pixels[3 * i + 2];
+    grey.pixels[i] = uint8_t(std::lround(0.299 * r + 0.587 * g + 0.114 * b));
+  }
+  return grey;
 }
 
 // PIL's Image.resize(BILINEAR): kernels/resize.h, ResizeFilter::triangle, on the bytes as they are.

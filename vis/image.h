@@ -20,7 +20,11 @@ struct Image {
 // grey (channels = 1) when want_channels is 1. Throws naming the file and stb's reason.
 // The size is read from the file's header first: an image of more than image_pixel_limit()
 // pixels (a 389 KB PNG can declare 20000x20000) is refused before anything is decoded.
+// want_channels 1: colour images become grey by ITU-R 601 luma, round(0.299 R + 0.587 G +
+// 0.114 B) (PIL's convert("L"), grey_of), so that classify and predict see the same pixels.
 Image load_image(const std::string& path, int want_channels = 3);
+// An RGB image's luma as above; a one-channel image is returned as it is.
+Image grey_of(const Image& img);
 constexpr int64_t kDefaultMaxPixels = int64_t(100) << 20;  // 100 Mi pixels: 300 MiB as RGB bytes
 int64_t image_pixel_limit();
 void set_image_pixel_limit(int64_t pixels);  // at least 1
