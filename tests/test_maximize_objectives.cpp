@@ -187,3 +187,21 @@ TEST_CASE("maximize cli: dead only when the ascent could not make a channel posi
   CHECK(!contains(r.out, "filter 3 (1 of 2)"));
   fs::remove_all(dir);
 }
+
+TEST_CASE("maximize cli: --filters takes class names, indices and ranges for the class scores") {
+  namespace fs = std::filesystem;
+  const fs::path dir = test::temp_dir("maximize_names");
+  const test::CliResult r = test::run_vis_tool({"maximize", "--weights", "fashion", "--layer", "dense_1", "--filters",
+                                                "Sneaker,bag,3-4", "--iters", "3", "--seed", "1", "--out", dir.string()});
+  CAPTURE(r.err);
+  REQUIRE(r.rc == 0);
+  for (const char* line : {"filter 7 (Sneaker): logit", "filter 8 (Bag): logit", "filter 3 (Dress): logit",
+                           "filter 4 (Coat): logit"})
+    CHECK(contains(r.out, line));
+  const test::CliResult bad = test::run_vis_tool({"maximize", "--weights", "fashion", "--layer", "dense_1", "--filters",
+                                                  "Sneaker,shoe", "--iters", "3", "--out", (dir / "bad").string()});
+  CHECK(bad.rc == 2);
+  CHECK(contains(bad.err, "--filters 'shoe' is neither an index in 0..9 nor a class name"));
+  CHECK(!fs::exists(dir / "bad"));
+  fs::remove_all(dir);
+}

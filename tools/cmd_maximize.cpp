@@ -131,24 +131,36 @@ static int run_maximize(const std::vector<std::string>& argv) {
   std::vector<int> filters;
   if (args.has("all")) {
     for (int f = 0; f < mx.num_filters(); ++f) filters.push_back(f);
-  } else if (args.has("filter")) {
-    const std::string text = args.get("filter", "");
-    const bool numeric = !text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
-    if (classes && !names.labels.empty() && !numeric) {
-      try {
-        filters = {names.parse(text, mx.num_filters(), "maximize")};
-      } catch (const UsageError& e) {  // the shared parser names the option --class; here it is --filter
-        std::string msg = e.what();
-        const size_t at = msg.find("--class ");
-        if (at != std::string::npos) msg.replace(at, 8, "--filter ");
-        throw UsageError(msg);
-      }
-    } else {
-      filters = parse_filter_list("filter", text);
-    }
-    if (filters.size() != 1) throw UsageError("maximize: --filter takes one index; use --filters for several");
   } else {
-    filters = parse_filter_list("filters", args.get("filters", ""));
+    // Numbers, ranges a-b, and for the model's class scores class names, comma-separated
+    // (--filters peacock,flamingo,404); --filter takes one.
+    const bool one = args.has("filter");
+    const std::string text = args.get(one ? "filter" : "filters", "");
+    const bool named = classes && !names.labels.empty();
+    size_t start = 0;
+    while (named) {
+      const size_t end = std::min(text.find(',', start), text.size());
+      const std::string token = text.substr(start, end - start);
+      const bool numeric = !token.empty() && std::all_of(token.begin(), token.end(), [](char c) {
+        return std::isdigit(static_cast<unsigned char>(c)) || c == '-';
+      });
+      if (numeric) {
+        for (int f : parse_filter_list(one ? "filter" : "filters", token)) filters.push_back(f);
+      } else {
+        try {
+          filters.push_back(names.parse(token, mx.num_filters(), "maximize"));
+        } catch (const UsageError& e) {  // the shared parser names the option --class; here it is --filter(s)
+          std::string msg = e.what();
+          const size_t at = msg.find("--class ");
+          if (at != std::string::npos) msg.replace(at, 8, one ? "--filter " : "--filters ");
+          throw UsageError(msg);
+        }
+      }
+      if (end == text.size()) break;
+      start = end + 1;
+    }
+    if (!named) filters = parse_filter_list(one ? "filter" : "filters", text);
+    if (one && filters.size() != 1) throw UsageError("maximize: --filter takes one index; use --filters for several");
   }
   for (int f : filters) mx.check_filter(f);
   // "filter 404" or, for a named class, "filter 404 (peacock)".
@@ -276,8 +288,8 @@ static int run_maximize(const std::vector<std::string>& argv) {
     GridOptions g;
     g.title = layer + ", filters " + describe(filters) + "\n" + method + " activation maximisation, " +
               std::to_string(mx.height()) + "x" + std::to_string(mx.width()) + " px, " + std::to_string(mx.iters()) +
-              " steps" + (mx.pre_activation() ? ", pre-activation" : "");
-    g.tile_size = filters.size() > 48 ? 96 : 128;
+              " steps" + (mx.neuron() ? ", centre unit" : "") + (mx.pre_activation() ? ", pre-activation" : "");
+    g.tile_size = filters.size() > 48 ? 96 : filters.size() <= 6 ? 224 : 128;  // a row of a few: full size
     // One row for a few filters, else about square.
     g.columns = filters.size() <= 6 ? int(filters.size()) : int(std::ceil(std::sqrt(double(filters.size()))));
     g.frame = true;
@@ -295,8 +307,8 @@ static const Registration reg_maximize(40, {"maximize", "activation maximisation
        "                  [--preprocess M] [--classes J] [--verbose] [--out DIR]\n\n"
        "Finds, by gradient ascent on the image, a picture that makes the mean of channel F of layer\n"
        "L as large as possible (for a dense layer, unit F; for a softmax layer, its logit). For the\n"
-       "model's class scores, --filter also takes a class name from the class index (as classify\n"
-       "finds it, or --classes J), e.g. --filter peacock.\n"
+       "model's class scores, --filter and --filters also take class names from the class index (as\n"
+       "classify finds it, or --classes J), e.g. --filter peacock, --filters peacock,flamingo,130.\n"
        "  lucid     (default) Fourier-space image with 1/f scaling, decorrelated colours, sigmoid,\n"
        "            the model's preprocessing, random jitter/scale/rotation each step; Adam lr 0.05,\n"
        "            512 steps. The most recognisable pictures.\n"
