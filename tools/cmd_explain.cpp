@@ -48,6 +48,13 @@ static int run_explain(const std::vector<std::string>& argv) {
   const ExplainTopic& topic = explain_topic(name);
   std::vector<std::string> known = topic.options;
   known.push_back("no-color");
+  // Pictures exist for some topics only: say which, instead of a bare "unknown option".
+  if (args.has("png") && std::find(known.begin(), known.end(), "png") == known.end()) {
+    std::string with;
+    for (const ExplainTopic& t : explain_topics())
+      if (std::find(t.options.begin(), t.options.end(), "png") != t.options.end()) with += (with.empty() ? "" : ", ") + std::string(t.name);
+    throw UsageError(cmd + ": --png draws pictures for " + with + " only; " + name + " is text");
+  }
   args.allow_only(known);
   topic.run(args, cmd);
   return 0;
