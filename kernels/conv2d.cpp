@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "kernels/conv2d.h"
+#include "kernels/cpu.h"
 #include "kernels/dispatch.h"
 #include "kernels/gemm.h"
 #include "kernels/scratch.h"
@@ -59,7 +60,7 @@ void for_each_row_tile(const Conv2dShape& s, const F& f) {
 
 // y:(P, OC) += b:(OC) on every row
 void add_bias(float* y, const float* b, int64_t P, int64_t OC) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (P * OC >= kParallelFloats)
   for (int64_t p = 0; p < P; ++p) {
     float* yp = y + p * OC;
     for (int64_t oc = 0; oc < OC; ++oc) yp[oc] += b[oc];
@@ -73,7 +74,7 @@ void add_column_sums(const float* dy, float* db, int64_t P, int64_t OC) {
   constexpr int64_t kChunkRows = 1024;
   const int64_t chunks = (P + kChunkRows - 1) / kChunkRows;
   std::vector<double> partial(size_t(chunks * OC), 0.0);  // (chunks, OC)
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (chunks > 1)
   for (int64_t k = 0; k < chunks; ++k) {
     double* acc = partial.data() + k * OC;
     for (int64_t p = k * kChunkRows; p < std::min(P, (k + 1) * kChunkRows); ++p) {

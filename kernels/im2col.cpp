@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "kernels/conv2d.h"
+#include "kernels/cpu.h"
 
 namespace convis {
 
@@ -20,7 +21,7 @@ void im2col_nhwc(const float* x, float* col, const Conv2dShape& s, int64_t row0,
   const int64_t span = int64_t(s.KW) * C;      // one kernel row of a patch, contiguous in x when inside
   const int64_t pixels = rows * s.OW;
 
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (pixels * K >= kParallelFloats)
   for (int64_t p = 0; p < pixels; ++p) {
     const int64_t r = row0 + p / s.OW;  // flattened (n, oh)
     const int ow = int(p % s.OW);
@@ -59,8 +60,9 @@ void col2im_nhwc(const float* col, float* dx, const Conv2dShape& s, int64_t row0
   const int64_t C = s.C;
   const int64_t r_end = row0 + rows;
   const int64_t n_first = row0 / s.OH, n_last = (r_end - 1) / s.OH;
+  const int64_t work = rows * s.OW * int64_t(s.KH) * s.KW * C;  // floats of col read
 
-#pragma omp parallel
+#pragma omp parallel if (work >= kParallelFloats)
   for (int64_t n = n_first; n <= n_last; ++n) {
     // The tile's output rows inside image n, and the input rows their windows reach.
     const int oh_lo = int(std::max<int64_t>(row0 - n * s.OH, 0));

@@ -18,6 +18,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "kernels/cpu.h"
 #include "kernels/pool2d.h"
 
 namespace convis {
@@ -49,7 +50,7 @@ constexpr int kChannelBlock = 16;
 template <class F>
 void for_each_output_pixel(const Pool2dShape& s, const F& f) {
   const int64_t pixels = int64_t(s.N) * s.OH * s.OW;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (pixels * s.C * s.KH * s.KW >= kParallelFloats)
   for (int64_t p = 0; p < pixels; ++p)
     f(p, p / (int64_t(s.OH) * s.OW), window_at(s, int(p / s.OW % s.OH), int(p % s.OW)));
 }
