@@ -115,7 +115,9 @@ static const Registration reg_occlusion(51, {"occlusion",
        "for class C (default: the top-1 class; an index or, with a class index, a name). Writes\n"
        "DIR/<image>_occlusion_<class>_sheet.png (all occluded copies, the largest drop framed in red),\n"
        "_heatmap.png (the drop per position, reds, colour bar), _overlay.png (the drop, bilinear between\n"
-       "patch centres, over the photo) and _mask.png (the photo times the min-max normalised drop squared).\n\n"
+       "patch centres, over the photo, jet) and _mask.png (the photo times the min-max normalised drop\n"
+       "squared). When hiding some part made the class more likely (a drop below 0), the heatmap and\n"
+       "the overlay use a diverging blue-white-red scale centred at 0 instead.\n\n"
        "example:\n  vis_tool occlusion --weights ../shared/data/models/darknet_tiny_imagenet.h5 \\\n"
        "      --image ../shared/data/images/coffee.png --fill blur --out out",
        run_occlusion});

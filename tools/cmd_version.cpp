@@ -7,6 +7,7 @@
 #include "kernels/cpu.h"
 #include "kernels/dispatch.h"
 #include "tools/cli.h"
+#include "tools/threads.h"
 
 namespace convis::cli {
 
@@ -19,6 +20,7 @@ int run_version(const std::vector<std::string>& argv) {
   std::printf("kernels: %s, %d OpenMP thread(s)\n",
               cpu_has_avx2_fma() ? kernels().name : "portable (no AVX2+FMA on this CPU, or CONVIS_NO_AVX2 set)",
               num_threads());
+  std::printf("threads: %s\n", describe_threads().c_str());
   // vis_tool sets GOMP_SPINCOUNT=1000 before OpenMP starts unless the user chose a policy.
   const char* policy = std::getenv("OMP_WAIT_POLICY");
   const char* spins = std::getenv("GOMP_SPINCOUNT");
@@ -34,10 +36,11 @@ static const Registration reg_version(1, {"version", "print the version and whic
        "vis_tool version\n\n"
        "Prints the convis version, the kernel set chosen for this CPU (AVX2+FMA or portable) and the\n"
        "number of threads and how idle threads wait.\n\n"
-       "Threads, with every command: --threads N, else OMP_NUM_THREADS, else the CPUs this process\n"
-       "may use (its affinity mask, capped by a cgroup CPU quota). Idle threads spin 1,000 times and\n"
-       "then sleep, so that other work on the machine is not starved (set OMP_WAIT_POLICY or\n"
-       "GOMP_SPINCOUNT to choose otherwise).\n\n"
+       "Threads, with every command: --threads N, else OMP_NUM_THREADS, else adaptive: up to the CPUs\n"
+       "this process may use (its affinity mask, capped by a cgroup CPU quota), and while a long command\n"
+       "runs no more than the CPUs other processes leave free (sampled every 0.5 s); the results are\n"
+       "the same bits on any thread count. Idle threads spin 1,000 times and then sleep, so that other\n"
+       "work on the machine is not starved (set OMP_WAIT_POLICY or GOMP_SPINCOUNT to choose otherwise).\n\n"
        "example:\n  vis_tool version --threads 1",
        run_version});
 

@@ -1,5 +1,7 @@
 #include "tools/progress.h"
 
+#include "tools/threads.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -27,6 +29,7 @@ Progress::Progress(std::string what, int64_t total, std::FILE* to, std::function
 }
 
 void Progress::update(int64_t done, const std::string& extra) {
+  cli::adapt_threads();  // long commands report progress often: the team follows the machine's load
   if (finished_) return;
   done = std::clamp<int64_t>(done, 0, total_);
   const double now = clock_(), elapsed = now - start_;

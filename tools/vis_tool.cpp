@@ -17,6 +17,7 @@
 #include "engine/model_io.h"
 #include "kernels/cpu.h"
 #include "tools/cli.h"
+#include "tools/threads.h"
 #include "vis/image.h"
 
 namespace {
@@ -100,16 +101,14 @@ int main(int argc, char** argv) {
     return args.empty() ? 2 : 0;
   }
   // Global options, valid with every command: --max-pixels N (the largest image read) and
-  // --threads N (the OpenMP team; default: the CPUs this process may use, or OMP_NUM_THREADS).
+  // --threads N (the OpenMP team; default: OMP_NUM_THREADS, else adaptive up to the CPUs this
+  // process may use).
   long long max_pixels = 0, threads = 0;
   if (!take_global(args, "--max-pixels", 1LL << 40, "a pixel count from 1 to 2^40", max_pixels) ||
       !take_global(args, "--threads", 1024, "a thread count from 1 to 1024", threads))
     return 2;
   if (max_pixels > 0) convis::set_image_pixel_limit(max_pixels);
-  if (threads > 0)
-    convis::set_num_threads(int(threads));
-  else if (!std::getenv("OMP_NUM_THREADS"))
-    convis::set_num_threads(convis::available_cpus());
+  convis::cli::configure_threads(int(threads));  // 0: OMP_NUM_THREADS, else adaptive (tools/threads.h)
   const std::string name = args[0];
   for (const auto& c : convis::cli::subcommands()) {
     if (name != c.name) continue;
