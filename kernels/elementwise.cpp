@@ -1,9 +1,8 @@
 #include "kernels/elementwise.h"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
-
-#include <omp.h>
 
 namespace convis {
 
@@ -94,19 +93,22 @@ void add_bias_rows(float* y, const float* b, int64_t rows, int64_t C) {
 }
 
 void sum_rows(const float* dy, float* db, int64_t rows, int64_t C) {
-  // Each thread sums its rows into a private vector; the partial sums are added in thread order,
-  // so the result depends only on the thread count, and on nothing when run on one thread.
-  const int threads = rows * C >= kParallelMin ? omp_get_max_threads() : 1;
-  std::vector<double> partial(size_t(threads) * size_t(C), 0.0);
-#pragma omp parallel num_threads(threads)
-  {
-    double* mine = partial.data() + size_t(omp_get_thread_num()) * size_t(C);
-#pragma omp for schedule(static)
-    for (int64_t r = 0; r < rows; ++r)
-      for (int64_t c = 0; c < C; ++c) mine[c] += dy[r * C + c];
+  // The rows are cut into fixed chunks, each summed in double (in parallel), and the chunk sums
+  // added in chunk order: the result does not depend on the thread count.
+  constexpr int64_t kChunkRows = 1024;
+  const int64_t chunks = (rows + kChunkRows - 1) / kChunkRows;
+  std::vector<double> partial(size_t(chunks) * size_t(C), 0.0);
+#pragma omp parallel for schedule(static) if (chunks > 1 && rows * C >= kParallelMin)
+  for (int64_t k = 0; k < chunks; ++k) {
+    double* acc = partial.data() + size_t(k) * size_t(C);
+    for (int64_t r = k * kChunkRows; r < std::min(rows, (k + 1) * kChunkRows); ++r)
+      for (int64_t c = 0; c < C; ++c) acc[c] += dy[r * C + c];
   }
-  for (int t = 0; t < threads; ++t)
-    for (int64_t c = 0; c < C; ++c) db[c] += float(partial[size_t(t) * size_t(C) + size_t(c)]);
+  for (int64_t c = 0; c < C; ++c) {
+    double sum = 0.0;
+    for (int64_t k = 0; k < chunks; ++k) sum += partial[size_t(k) * size_t(C) + size_t(c)];
+    db[c] += float(sum);
+  }
 }
 
 void accumulate(const float* dy, float* dx, int64_t n) {

@@ -24,7 +24,8 @@ void tanh_bwd(const float* y, const float* dy, float* dx, int64_t n);
 
 // y = x + b[c] for each row of C channels (bias over the last axis), in place.
 void add_bias_rows(float* y, const float* b, int64_t rows, int64_t C);
-// db[c] += sum over rows of dy[row, c]
+// db[c] += sum over rows of dy[row, c], summed in double in fixed chunks of rows: the same bits on
+// any thread count
 void sum_rows(const float* dy, float* db, int64_t rows, int64_t C);
 // dx += dy
 void accumulate(const float* dy, float* dx, int64_t n);

@@ -9,9 +9,11 @@
 #include <vector>
 
 #include <doctest/doctest.h>
+#include <omp.h>
 
 #include "kernels/batch_norm.h"
 #include "kernels/cam.h"
+#include "kernels/elementwise.h"
 #include "kernels/gemm.h"
 #include "kernels/layout.h"
 #include "kernels/pool2d.h"
@@ -279,4 +281,23 @@ TEST_CASE("channel_max_abs kernel: the largest |g| over the channels of each pix
   CHECK(out[0] == 3.f);
   CHECK(out[1] == 0.f);
   CHECK(out[2] == 1.f);
+}
+
+TEST_CASE("sum_rows: the column sums in double, the same bits on 1, 2 and 3 threads") {
+  const int64_t rows = 5000, C = 7;  // 5 chunks of rows, enough to run in parallel
+  const Tensor dy = random_tensor({rows, C}, 21, -1.f, 1.f);
+  std::vector<double> want(C, 0.5);  // db starts at 0.5: sum_rows adds
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < C; ++c) want[size_t(c)] += dy[r * C + c];
+  const int saved = omp_get_max_threads();
+  std::vector<float> first;
+  for (const int t : {1, 2, 3}) {
+    omp_set_num_threads(t);
+    std::vector<float> db(C, 0.5f);
+    sum_rows(dy.data(), db.data(), rows, C);
+    for (int64_t c = 0; c < C; ++c) CHECK(db[size_t(c)] == doctest::Approx(want[size_t(c)]).epsilon(1e-6));
+    if (first.empty()) first = db;
+    CHECK(db == first);
+  }
+  omp_set_num_threads(saved);
 }
