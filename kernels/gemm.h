@@ -34,6 +34,10 @@ void gemm_f32_ref(const GemmArgs& g);
 void gemm_f32_eigen(const GemmArgs& g);
 void gemm_f32_eigen__avx2(const GemmArgs& g);  // convis_bench only; needs AVX2+FMA
 void gemm_f32__avx2(const GemmArgs& g);  // only where backend_available(Backend::avx2_fma)
+// gemm_f32__avx2's path for 1 to 4 rows of C without trans_a and K x N >= 65536 (dense layers at
+// small batch: it streams B once, at memory speed; kernels/gemv_f32__avx2.cpp). False, doing
+// nothing, for any other shape.
+bool gemm_few_rows_f32__avx2(const GemmArgs& g);
 void gemm_f32(const GemmArgs& g);
 
 // Convenience: C = op(A) * op(B) (+ C when accumulate), with tight leading dimensions.

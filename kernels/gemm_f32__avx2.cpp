@@ -310,6 +310,7 @@ void gemm_f32__avx2(const GemmArgs& g) {
   // transposes), e.g. K = 576 -> 3 x 192, K = 1152 -> 5 x 232 (last 224), not 256,256,64.
   // It depends only on K, never on the thread count, so the summation order is fixed.
   const int64_t kc_blk = round_up(ceil_div(g.K, ceil_div(g.K, KC)), 8);
+  if (gemm_few_rows_f32__avx2(g)) return;  // 1..4 rows: stream B once (dense layers at batch 1)
 
   // Threads: OpenMP's default team, unless we are already inside a parallel region (the caller
   // parallelises over a batch) or the problem is too small to pay for waking a team.

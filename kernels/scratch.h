@@ -15,6 +15,7 @@ enum class ScratchSlot : int {
   winograd_u,      // Winograd: the transformed kernel
   gemm_pack_a,     // GEMM: packed slivers of A
   gemm_pack_b,     // GEMM: packed panels of B
+  gemv_partial,    // GEMM with few rows of A (dense layers at batch 1): per-chunk partial rows of C
   count
 };
 

@@ -270,3 +270,53 @@ TEST_CASE("gemm: our kernel runs single-threaded inside a parallel region") {
   for (size_t i = 0; i < want.size(); ++i) mismatches += want[i] != got[i];
   CHECK(mismatches == 0);
 }
+
+TEST_CASE("gemm with 1 to 4 rows: the streaming path against the reference, and its bits on 1 and 2 threads") {
+  if (!backend_available(Backend::avx2_fma)) {
+    MESSAGE("skipped: no AVX2+FMA here, the few-rows path is part of the AVX2 kernel");
+    return;
+  }
+  const Version ours{"avx2", gemm_f32__avx2};
+  // K x N >= 65536 takes the path; K not a multiple of its 256-row chunks or of 4, N not of 8.
+  for (const int64_t M : {1, 2, 3, 4})
+    for (const bool tb : {false, true})
+      for (const float beta : {0.f, 1.f, -0.5f}) {
+        Case c;
+        c.M = M;
+        c.tb = tb;
+        c.N = 333;
+        c.K = 1027;
+        c.alpha = beta == 0.f ? 1.f : 0.75f;
+        c.beta = beta;
+        c.pad = M == 3 ? 5 : 0;
+        CAPTURE(describe(c));
+        REQUIRE(gemm_few_rows_f32__avx2(GemmArgs{}) == false);  // an empty shape is not taken
+        check(ours, c);
+      }
+  // The shapes it declines go to the blocked kernel, still right.
+  for (const int64_t M : {5, 1}) {
+    Case c;
+    c.M = M;
+    c.N = M == 1 ? 30 : 300;  // M = 1 with K x N < 65536
+    c.K = 700;
+    check(ours, c);
+  }
+  // VGG16's fc1 at a fifth of its size, on 1 and 2 threads: the same bits.
+  const int64_t K = 5017, N = 819;
+  const auto A = random_vec(size_t(K), 4), B = random_vec(size_t(K * N), 5);
+  std::vector<float> c1(static_cast<size_t>(N)), c2(static_cast<size_t>(N));
+  GemmArgs g;
+  g.M = 1; g.N = N; g.K = K;
+  g.A = A.data(); g.lda = K;
+  g.B = B.data(); g.ldb = N;
+  g.ldc = N;
+  const int saved = omp_get_max_threads();
+  omp_set_num_threads(1);
+  g.C = c1.data();
+  REQUIRE(gemm_few_rows_f32__avx2(g));
+  omp_set_num_threads(2);
+  g.C = c2.data();
+  REQUIRE(gemm_few_rows_f32__avx2(g));
+  omp_set_num_threads(saved);
+  CHECK(c1 == c2);
+}
