@@ -96,7 +96,7 @@ int register_vgg16_convs() {
   return 0;
 }
 
-enum class Algo { im2col, winograd };
+enum class Algo { im2col, winograd, winograd4 };
 
 void run_algo(benchmark::State& state, convis::Conv2dShape s, Algo algo, bool fwd) {
   const int threads_before = omp_get_max_threads();
@@ -110,6 +110,7 @@ void run_algo(benchmark::State& state, convis::Conv2dShape s, Algo algo, bool fw
   for (auto _ : state) {
     if (fwd && algo == Algo::im2col) convis::conv2d_nhwc_fwd(x.data(), w.data(), b.data(), y.data(), s);
     if (fwd && algo == Algo::winograd) convis::conv2d_nhwc_fwd_winograd(x.data(), w.data(), b.data(), y.data(), s);
+    if (algo == Algo::winograd4) convis::conv2d_nhwc_fwd_winograd4(x.data(), w.data(), b.data(), y.data(), s);
     if (!fwd && algo == Algo::im2col) convis::conv2d_nhwc_bwd_data(dy.data(), w.data(), dx.data(), s);
     if (!fwd && algo == Algo::winograd) convis::conv2d_nhwc_bwd_data_winograd(dy.data(), w.data(), dx.data(), s);
     benchmark::DoNotOptimize(y.data());
@@ -123,8 +124,10 @@ void run_algo(benchmark::State& state, convis::Conv2dShape s, Algo algo, bool fw
 }
 
 int register_algos() {
-  for (const auto& [algo, algo_name] : {std::pair{Algo::im2col, "im2col"}, std::pair{Algo::winograd, "winograd"}})
-    for (const bool fwd : {true, false})
+  for (const auto& [algo, algo_name] : {std::pair{Algo::im2col, "im2col"}, std::pair{Algo::winograd, "winograd"},
+                                        std::pair{Algo::winograd4, "winograd4"}})
+    for (const bool fwd : {true, false}) {
+      if (algo == Algo::winograd4 && !fwd) continue;  // F(4x4) is the forward's only
       for (const auto& [size, batch] : {std::pair{96, 1}, std::pair{96, 16}, std::pair{224, 1}})
         for (const VggConv& layer : kVgg16) {
           if (layer.C < 64) continue;  // block1_conv1: 3 channels, never Winograd
@@ -136,6 +139,7 @@ int register_algos() {
                                    "/threads:2";
           benchmark::RegisterBenchmark(name.c_str(), run_algo, s, algo, fwd)->UseRealTime()->Unit(benchmark::kMillisecond);
         }
+    }
   return 0;
 }
 

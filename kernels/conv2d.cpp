@@ -124,7 +124,11 @@ bool conv2d_is_pointwise(const Conv2dShape& s) {
 void conv2d_nhwc_fwd(const float* x, const float* w, const float* b, float* y, const Conv2dShape& s) {
   const int64_t K = patch_size(s), OC = s.OC;
   const KernelTable& t = kernels();
-  const ConvAlgo algo = choose_conv_algorithm(s, t, conv_policy());
+  const ConvAlgo algo = choose_conv_forward_algorithm(s, t, conv_policy());
+  if (algo == ConvAlgo::winograd4) {
+    t.conv2d_fwd_winograd4(x, w, b, y, s);
+    return;
+  }
   if (algo == ConvAlgo::winograd) {
     t.conv2d_fwd_winograd(x, w, b, y, s);
     return;

@@ -69,9 +69,12 @@ bool winograd_possible(const Conv2dShape& s);  // 3x3 stride 1: the algorithm ca
 bool conv2d_is_pointwise(const Conv2dShape& s);  // 1x1, stride 1, unpadded: x is already the im2col matrix
 void conv2d_nhwc_fwd_winograd(const float* x, const float* w, const float* b, float* y, const Conv2dShape& s);
 void conv2d_nhwc_bwd_data_winograd(const float* dy, const float* w, float* dx, const Conv2dShape& s);
+// Winograd F(4x4,3x3), the forward only (kernels/conv2d_winograd4__avx2.cpp); throws without it.
+void conv2d_nhwc_fwd_winograd4(const float* x, const float* w, const float* b, float* y, const Conv2dShape& s);
 // Process-wide switches for tests and benchmarks: the dispatcher's use of Winograd, and a fixed
 // number of tiles per chunk (0: automatic, about 4 MiB of transformed input per chunk).
 void set_winograd_enabled(bool on);
+void set_winograd4_enabled(bool on);  // F(4x4,3x3) for the forward (on by default)
 void set_winograd_chunk_tiles(int64_t tiles);
 
 // The slow twin: a direct seven-loop convolution, y overwritten, accumulating in double.

@@ -38,6 +38,12 @@ void conv2d_nhwc_fwd_winograd(const float* x, const float* w, const float* b, fl
   winograd_table("conv2d_nhwc_fwd_winograd").conv2d_fwd_winograd(x, w, b, y, s);
 }
 
+void conv2d_nhwc_fwd_winograd4(const float* x, const float* w, const float* b, float* y, const Conv2dShape& s) {
+  const KernelTable& t = winograd_table("conv2d_nhwc_fwd_winograd4");
+  if (!t.conv2d_fwd_winograd4) throw std::runtime_error(std::string("conv2d_nhwc_fwd_winograd4: the '") + t.name + "' kernels have no F(4x4)");
+  t.conv2d_fwd_winograd4(x, w, b, y, s);
+}
+
 void conv2d_nhwc_bwd_data_winograd(const float* dy, const float* w, float* dx, const Conv2dShape& s) {
   winograd_table("conv2d_nhwc_bwd_data_winograd").conv2d_bwd_data_winograd(dy, w, dx, s);
 }

@@ -29,6 +29,7 @@ KernelTable make_avx2_fma() {
   t.gemm_f32 = gemm_f32__avx2;
   t.conv2d_fwd_winograd = conv2d_nhwc_fwd_winograd__avx2;
   t.conv2d_bwd_data_winograd = conv2d_nhwc_bwd_data_winograd__avx2;
+  t.conv2d_fwd_winograd4 = conv2d_nhwc_fwd_winograd4__avx2;
   return t;
 }
 
@@ -37,6 +38,7 @@ const KernelTable kAvx2Fma = make_avx2_fma();
 
 std::atomic<const KernelTable*> g_table{nullptr};
 std::atomic<int> g_winograd{-1};  // -1: not read yet; 0 off; 1 on
+std::atomic<bool> g_winograd4{true};  // set_winograd4_enabled
 
 bool cpu_avx2_fma() {
   static const bool has = [] {
@@ -84,6 +86,7 @@ void use_backend(Backend b) { g_table.store(&kernel_table(b), std::memory_order_
 bool cpu_has_avx2_fma() { return kernels().backend == Backend::avx2_fma; }
 
 void set_winograd_enabled(bool on) { g_winograd.store(on ? 1 : 0); }
+void set_winograd4_enabled(bool on) { g_winograd4.store(on); }
 
 ConvPolicy conv_policy() {
   int m = g_winograd.load();
@@ -93,6 +96,8 @@ ConvPolicy conv_policy() {
   }
   ConvPolicy p;
   p.winograd = m == 1;
+  static const bool no4 = env_set("CONVIS_NO_WINOGRAD4");
+  p.winograd4 = !no4 && g_winograd4.load();
   return p;
 }
 
@@ -106,11 +111,20 @@ ConvAlgo choose_conv_algorithm(const Conv2dShape& s, const KernelTable& t, const
   return int64_t(s.N) * th * tw >= p.min_tiles && use >= p.min_tile_use ? ConvAlgo::winograd : ConvAlgo::im2col;
 }
 
+ConvAlgo choose_conv_forward_algorithm(const Conv2dShape& s, const KernelTable& t, const ConvPolicy& p) {
+  const ConvAlgo a = choose_conv_algorithm(s, t, p);
+  if (a != ConvAlgo::winograd || !p.winograd4 || !t.conv2d_fwd_winograd4) return a;
+  const int64_t th = (s.OH + 3) / 4, tw = (s.OW + 3) / 4;
+  const double use = double(s.OH) * s.OW / double(16 * th * tw);
+  return int64_t(s.N) * th * tw >= p.min_tiles4 && use >= p.min_tile_use ? ConvAlgo::winograd4 : a;
+}
+
 const char* conv_algo_name(ConvAlgo a) {
   switch (a) {
     case ConvAlgo::pointwise: return "pointwise";
     case ConvAlgo::im2col: return "im2col";
     case ConvAlgo::winograd: return "winograd";
+    case ConvAlgo::winograd4: return "winograd4";
   }
   return "?";
 }

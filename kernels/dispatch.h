@@ -25,6 +25,8 @@ struct KernelTable {
   // Winograd F(2x2,3x3), 3x3 stride 1 (conv2d.h): y overwritten / dx accumulated. May be null.
   void (*conv2d_fwd_winograd)(const float* x, const float* w, const float* b, float* y, const Conv2dShape& s) = nullptr;
   void (*conv2d_bwd_data_winograd)(const float* dy, const float* w, float* dx, const Conv2dShape& s) = nullptr;
+  // Winograd F(4x4,3x3), the forward only (y overwritten). May be null.
+  void (*conv2d_fwd_winograd4)(const float* x, const float* w, const float* b, float* y, const Conv2dShape& s) = nullptr;
 };
 
 bool backend_available(Backend b);            // can this machine run it?
@@ -41,6 +43,7 @@ enum class ConvAlgo {
   pointwise,  // 1x1, stride 1, no padding: one GEMM on the input as it is
   im2col,     // tiles of im2col rows, then a GEMM per tile
   winograd,   // F(2x2,3x3) through the table's Winograd kernels
+  winograd4,  // F(4x4,3x3), forward only
 };
 struct ConvPolicy {
   bool winograd = true;  // CONVIS_NO_WINOGRAD=1 or set_winograd_enabled(false) turn it off
@@ -54,10 +57,20 @@ struct ConvPolicy {
   int min_channels = 64;
   // Share of the 2x2 tiles' outputs inside the output: a 3x3 output needs 2x2 tiles (56%).
   double min_tile_use = 0.75;
+  // F(4x4,3x3) for the forward where F(2x2) would run, the 4x4 tiles fit as well (the same
+  // min_tile_use) and there are enough of them to pay for its kernel transform (36 values per
+  // 3x3 kernel, computed per call): convis_bench conv2d_algo/.../224/b1, 2 threads, VGG16 at 224:
+  // block1_conv2 (3136 tiles) 10.4 ms against F(2x2)'s 23.1, block3_conv2 (196) 9.5 against 15.7,
+  // block4_conv2 (49) 14.0 against 12.4, block5_conv2 (16) 9.2 against 4.7.
+  // CONVIS_NO_WINOGRAD4=1 turns it off.
+  bool winograd4 = true;
+  int64_t min_tiles4 = 150;
 };
 ConvPolicy conv_policy();  // the process policy (winograd switch from the environment / setter)
 // For the forward and the input gradient (the filter gradient is always pointwise or im2col).
 ConvAlgo choose_conv_algorithm(const Conv2dShape& s, const KernelTable& t, const ConvPolicy& p);
+// The forward's: choose_conv_algorithm's, with winograd4 in place of winograd where it fits.
+ConvAlgo choose_conv_forward_algorithm(const Conv2dShape& s, const KernelTable& t, const ConvPolicy& p);
 const char* conv_algo_name(ConvAlgo a);
 
 }  // namespace convis

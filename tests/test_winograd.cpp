@@ -159,10 +159,12 @@ TEST_CASE("dispatch: the tables hold the kernels of their backend, and ops follo
   CHECK((p.gemm_f32 == &gemm_f32_eigen));
   CHECK((p.conv2d_fwd_winograd == nullptr));
   CHECK((p.conv2d_bwd_data_winograd == nullptr));
+  CHECK((p.conv2d_fwd_winograd4 == nullptr));
   if (backend_available(Backend::avx2_fma)) {
     const KernelTable& a = kernel_table(Backend::avx2_fma);
     CHECK((a.gemm_f32 == &gemm_f32__avx2));
     CHECK((a.conv2d_fwd_winograd != nullptr));
+    CHECK((a.conv2d_fwd_winograd4 != nullptr));
     CHECK(&kernels() == (std::getenv("CONVIS_NO_AVX2") ? &p : &a));  // the best one, unless told
   } else {
     CHECK(&kernels() == &p);
@@ -182,6 +184,9 @@ TEST_CASE("dispatch: the tables hold the kernels of their backend, and ops follo
     CHECK(&kernels() == &kernel_table(b));
     CHECK(cpu_has_avx2_fma() == (b == Backend::avx2_fma));
     CHECK((choose_conv_algorithm(s, kernels(), conv_policy()) == ConvAlgo::winograd) == (b == Backend::avx2_fma));
+    // 32 4x4 tiles: too few for F(4x4) (tests/test_winograd4.cpp), so F(2x2) for the forward too.
+    CHECK((choose_conv_forward_algorithm(s, kernels(), conv_policy()) == ConvAlgo::winograd) ==
+          (b == Backend::avx2_fma));
     std::vector<float> y(ref.size());
     conv2d_nhwc_fwd(x.data(), w.data(), nullptr, y.data(), s);
     CHECK(max_diff(y.data(), ref.data(), int64_t(ref.size())) / max_abs(ref) < 2e-6);
@@ -194,16 +199,19 @@ TEST_CASE("dispatch: the tables hold the kernels of their backend, and ops follo
 
 TEST_CASE("winograd through conv2d: the op's forward and input gradient match the im2col path") {
   if (skip_without_avx2()) return;
-  // 2 x 16 x 16 x 64 -> 128 tiles: the dispatcher takes Winograd.
-  const Tensor xv = random_tensor(Shape{2, 16, 16, 64}, 301u);
+  // 2 x 40 x 40 x 64 -> 200 4x4 tiles: the dispatcher takes F(4x4) forward, F(2x2) backward.
+  const Tensor xv = random_tensor(Shape{2, 40, 40, 64}, 301u);
   const Tensor wv = random_tensor(Shape{3, 3, 64, 72}, 302u);
   const Tensor bv = random_tensor(Shape{72}, 303u);
-  const Tensor r = random_tensor(Shape{2, 16, 16, 72}, 304u);
-  REQUIRE(choose_conv_algorithm(make_conv2d_shape(2, 16, 16, 64, 3, 3, 72, 1, 1, Padding::same), kernels(),
-                                conv_policy()) == ConvAlgo::winograd);
-  std::vector<float> y[2], g[2];
-  for (int path = 0; path < 2; ++path) {
-    set_winograd_enabled(path == 0);
+  const Tensor r = random_tensor(Shape{2, 40, 40, 72}, 304u);
+  const Conv2dShape s = make_conv2d_shape(2, 40, 40, 64, 3, 3, 72, 1, 1, Padding::same);
+  REQUIRE(choose_conv_algorithm(s, kernels(), conv_policy()) == ConvAlgo::winograd);
+  REQUIRE(choose_conv_forward_algorithm(s, kernels(), conv_policy()) == ConvAlgo::winograd4);
+  // Paths: 0 the default (F(4x4) forward, F(2x2) input gradient), 1 im2col, 2 F(2x2) both ways.
+  std::vector<float> y[3], g[3];
+  for (int path = 0; path < 3; ++path) {
+    set_winograd_enabled(path != 1);
+    set_winograd4_enabled(path == 0);
     Tape::current().clear();
     const Var x = Var::param(xv);
     const Var out = conv2d(x, Var::constant(wv), Var::constant(bv), 1, 1, Padding::same);
@@ -212,6 +220,9 @@ TEST_CASE("winograd through conv2d: the op's forward and input gradient match th
     g[path] = x.grad().to_vector();
   }
   set_winograd_enabled(true);
-  CHECK(max_diff(y[0].data(), y[1].data(), int64_t(y[0].size())) / max_abs(y[1]) < 2e-6);
+  set_winograd4_enabled(true);
+  CHECK(max_diff(y[0].data(), y[1].data(), int64_t(y[0].size())) / max_abs(y[1]) < 2e-5);  // F(4x4)'s bound
+  CHECK(max_diff(y[2].data(), y[1].data(), int64_t(y[0].size())) / max_abs(y[1]) < 2e-6);
   CHECK(max_diff(g[0].data(), g[1].data(), int64_t(g[0].size())) / max_abs(g[1]) < 2e-6);
+  CHECK(max_diff(g[2].data(), g[1].data(), int64_t(g[0].size())) / max_abs(g[1]) < 2e-6);
 }
