@@ -5,12 +5,17 @@
 #include <atomic>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
+#include <list>
+#include <mutex>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "kernels/conv2d.h"
 #include "kernels/conv2d_winograd.h"
 #include "kernels/dispatch.h"
+#include "kernels/scratch.h"
 
 namespace convis {
 
@@ -28,6 +33,102 @@ const KernelTable& winograd_table(const char* what) {
 }  // namespace
 
 int64_t winograd_chunk_tiles_forced() { return g_chunk_tiles.load(); }
+
+namespace {
+
+struct CacheEntry {
+  int xi_count = 0, C = 0, OC = 0;
+  const float* w = nullptr;  // where the kernel was (the key; the values are checked too)
+  std::vector<float> kernel, transformed;
+  int64_t bytes() const { return int64_t(kernel.size() + transformed.size()) * int64_t(sizeof(float)); }
+};
+
+struct Cache {
+  std::mutex mu;
+  std::list<CacheEntry> entries;
+  int64_t limit = -1;  // -1: not read from the environment yet
+  WinogradCacheStats stats;
+};
+
+Cache& cache() {
+  static Cache c;
+  return c;
+}
+
+int64_t limit_locked(Cache& c) {
+  if (c.limit < 0) {
+    c.limit = int64_t(256) << 20;
+    if (const char* e = std::getenv("CONVIS_WINOGRAD_CACHE_MB")) {
+      char* end = nullptr;
+      const long long mb = std::strtoll(e, &end, 10);
+      if (end != e && *end == '\0' && mb >= 0 && mb <= (int64_t(1) << 20)) c.limit = int64_t(mb) << 20;
+    }
+  }
+  return c.limit;
+}
+
+}  // namespace
+
+int64_t winograd_cache_limit() {
+  Cache& c = cache();
+  std::lock_guard<std::mutex> lock(c.mu);
+  return limit_locked(c);
+}
+
+void set_winograd_cache_limit(int64_t bytes) {
+  Cache& c = cache();
+  std::lock_guard<std::mutex> lock(c.mu);
+  c.limit = std::max<int64_t>(bytes, 0);
+  while (!c.entries.empty() && c.stats.bytes > c.limit) {
+    c.stats.bytes -= c.entries.back().bytes();
+    c.entries.pop_back();
+  }
+}
+
+WinogradCacheStats winograd_cache_stats() {
+  Cache& c = cache();
+  std::lock_guard<std::mutex> lock(c.mu);
+  return c.stats;
+}
+
+const float* winograd_kernel_transform(int xi_count, const float* w, int C, int OC, WinogradTransform transform) {
+  Cache& c = cache();
+  std::lock_guard<std::mutex> lock(c.mu);
+  const int64_t kernel_floats = 9 * int64_t(C) * OC, out_floats = int64_t(xi_count) * C * OC;
+  for (auto it = c.entries.begin(); it != c.entries.end(); ++it) {
+    if (it->w != w || it->xi_count != xi_count || it->C != C || it->OC != OC) continue;
+    if (std::memcmp(it->kernel.data(), w, size_t(kernel_floats) * sizeof(float)) == 0) {
+      ++c.stats.hits;
+      c.entries.splice(c.entries.begin(), c.entries, it);  // most recent first
+      return c.entries.front().transformed.data();
+    }
+    c.stats.bytes -= it->bytes();  // the kernel changed in place: drop the stale entry
+    c.entries.erase(it);
+    break;
+  }
+  ++c.stats.misses;
+  const int64_t bytes = (kernel_floats + out_floats) * int64_t(sizeof(float));
+  if (bytes > limit_locked(c)) {  // too large to keep (or the cache is off): a scratch buffer
+    float* U = thread_scratch(ScratchSlot::winograd_u, out_floats);
+    transform(w, C, OC, U);
+    return U;
+  }
+  while (!c.entries.empty() && c.stats.bytes + bytes > c.limit) {
+    c.stats.bytes -= c.entries.back().bytes();
+    c.entries.pop_back();
+  }
+  CacheEntry e;
+  e.xi_count = xi_count;
+  e.C = C;
+  e.OC = OC;
+  e.w = w;
+  e.kernel.assign(w, w + kernel_floats);
+  e.transformed.resize(size_t(out_floats));
+  transform(w, C, OC, e.transformed.data());
+  c.stats.bytes += e.bytes();
+  c.entries.push_front(std::move(e));
+  return c.entries.front().transformed.data();
+}
 void set_winograd_chunk_tiles(int64_t tiles) { g_chunk_tiles.store(std::max<int64_t>(tiles, 0)); }
 
 bool winograd_possible(const Conv2dShape& s) {

@@ -14,4 +14,21 @@ void conv2d_nhwc_fwd_winograd4__avx2(const float* x, const float* w, const float
 // conv2d_winograd.cpp: the tiles per chunk set by set_winograd_chunk_tiles (0: automatic)
 int64_t winograd_chunk_tiles_forced();
 
+// The Winograd transform of the kernel w:(3,3,C,OC) made by `transform` (xi_count x C x OC
+// floats: 16 for F(2x2), 36 for F(4x4)), from a process-wide cache. An entry keeps a copy of the
+// kernel it was made from and is used only while w holds exactly those values (compared in full),
+// so a kernel changed in place (a training step) is transformed again; inference and activation
+// maximisation, which run the same kernel many times, transform it once. The entries take at most
+// winograd_cache_limit() bytes, least recently used out first; one larger than that is made in a
+// scratch buffer and not kept. The pointer is valid until the next call. Not thread-safe beyond
+// what the ops need: one op at a time.
+using WinogradTransform = void (*)(const float* w, int C, int OC, float* U);
+const float* winograd_kernel_transform(int xi_count, const float* w, int C, int OC, WinogradTransform transform);
+int64_t winograd_cache_limit();          // bytes; CONVIS_WINOGRAD_CACHE_MB, default 256
+void set_winograd_cache_limit(int64_t bytes);  // 0 turns the cache off (tests, benchmarks)
+struct WinogradCacheStats {
+  int64_t hits = 0, misses = 0, bytes = 0;
+};
+WinogradCacheStats winograd_cache_stats();
+
 }  // namespace convis

@@ -170,8 +170,7 @@ void transform_output(const float* M, const Geometry& g, int64_t t0, int64_t nt,
 
 void conv2d_nhwc_fwd_winograd4__avx2(const float* x, const float* w, const float* b, float* y, const Conv2dShape& s) {
   const Geometry g{s.N, s.H, s.W, s.C, s.pad_top, s.pad_left, s.OC, s.OH, s.OW};
-  float* U = thread_scratch(ScratchSlot::winograd_u, kXi * int64_t(s.C) * s.OC);
-  transform_kernel(w, s.C, s.OC, U);
+  const float* U = winograd_kernel_transform(kXi, w, s.C, s.OC, transform_kernel);
   const int64_t T = g.tiles(), forced = winograd_chunk_tiles_forced();
   // V (36 x chunk x C) and M (36 x chunk x OC) near 4 MiB each, as F(2x2)'s.
   const int64_t chunk = forced > 0 ? std::min(forced, T)

@@ -212,12 +212,11 @@ void winograd_run(const float* x, const float* U, const float* bias, float* y, c
   }
 }
 
-// w's transform, 16 x (C, OC), in this thread's scratch (a VGG16 block5 kernel's is 16 MiB:
-// allocated fresh, its pages would be faulted in and zeroed on every call).
+// w's transform, 16 x (C, OC), from the cache of transformed kernels (conv2d_winograd.h): made
+// once for a kernel that does not change (inference, activation maximisation), and shared by a
+// training step's forward and input gradient.
 const float* transformed_kernel(const float* w, const Conv2dShape& s) {
-  float* U = thread_scratch(ScratchSlot::winograd_u, 16 * int64_t(s.C) * s.OC);
-  transform_kernel(w, s.C, s.OC, U);
-  return U;
+  return winograd_kernel_transform(16, w, s.C, s.OC, transform_kernel);
 }
 
 }  // namespace

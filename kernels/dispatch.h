@@ -58,13 +58,12 @@ struct ConvPolicy {
   // Share of the 2x2 tiles' outputs inside the output: a 3x3 output needs 2x2 tiles (56%).
   double min_tile_use = 0.75;
   // F(4x4,3x3) for the forward where F(2x2) would run, the 4x4 tiles fit as well (the same
-  // min_tile_use) and there are enough of them to pay for its kernel transform (36 values per
-  // 3x3 kernel, computed per call): convis_bench conv2d_algo/.../224/b1, 2 threads, VGG16 at 224:
-  // block1_conv2 (3136 tiles) 10.4 ms against F(2x2)'s 23.1, block3_conv2 (196) 9.5 against 15.7,
-  // block4_conv2 (49) 14.0 against 12.4, block5_conv2 (16) 9.2 against 4.7.
+  // min_tile_use) and there are enough of them: convis_bench conv2d_algo/.../224/b1, 2 threads,
+  // VGG16 at 224, kernel transforms cached (conv2d_winograd.h): block3_conv2 (196 tiles) 7.6 ms
+  // against F(2x2)'s 14.2, block4_conv2 (49) 10.3 against 13.2, block5_conv2 (16) 5.6 against 4.8.
   // CONVIS_NO_WINOGRAD4=1 turns it off.
   bool winograd4 = true;
-  int64_t min_tiles4 = 150;
+  int64_t min_tiles4 = 40;
 };
 ConvPolicy conv_policy();  // the process policy (winograd switch from the environment / setter)
 // For the forward and the input gradient (the filter gradient is always pointwise or im2col).

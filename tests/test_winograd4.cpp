@@ -85,13 +85,13 @@ TEST_CASE("conv policy: the forward takes F(4x4) where F(2x2) would run and 4x4 
   auto fwd = [&](int N, int H, int C, int OC, const ConvPolicy& p, const KernelTable& k) {
     return choose_conv_forward_algorithm(make_conv2d_shape(N, H, H, C, 3, 3, OC, 1, 1, Padding::same), k, p);
   };
-  // VGG16 at 224: blocks 1 to 3 (56x56 and up: 196 4x4 tiles or more); blocks 4 and 5 (49 and 16
-  // tiles) keep F(2x2), where F(4x4)'s kernel transform, 36 values per 3x3 kernel, costs more.
+  // VGG16 at 224: blocks 1 to 4 (28x28 and up: 49 4x4 tiles or more); block 5 (16 tiles) keeps
+  // F(2x2), where F(4x4)'s 36 GEMMs of 16 rows run below their speed.
   CHECK(fwd(1, 224, 64, 64, on, t) == ConvAlgo::winograd4);
   CHECK(fwd(1, 56, 128, 256, on, t) == ConvAlgo::winograd4);
-  CHECK(fwd(1, 28, 256, 512, on, t) == ConvAlgo::winograd);
+  CHECK(fwd(1, 28, 256, 512, on, t) == ConvAlgo::winograd4);
   CHECK(fwd(1, 14, 512, 512, on, t) == ConvAlgo::winograd);
-  CHECK(fwd(4, 28, 256, 512, on, t) == ConvAlgo::winograd4);  // a batch of 4: 196 tiles
+  CHECK(fwd(3, 14, 512, 512, on, t) == ConvAlgo::winograd4);  // a batch of 3: 48 tiles
   // 17x17: 4x4 tiles cover 289 of 400 (72%): F(2x2) (81 tiles, 89%).
   CHECK(fwd(1, 17, 512, 512, on, t) == ConvAlgo::winograd);
   // 7x7 at batch 1 (block5 at 112): too few tiles for F(2x2) already (16 < 48): im2col.
