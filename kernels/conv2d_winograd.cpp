@@ -40,6 +40,7 @@ struct CacheEntry {
   int xi_count = 0, C = 0, OC = 0;
   const float* w = nullptr;  // where the kernel was (the key; the values are checked too)
   std::vector<float> kernel, transformed;
+  uint64_t last_use = 0;  // the lookup count when it was last used
   int64_t bytes() const { return int64_t(kernel.size() + transformed.size()) * int64_t(sizeof(float)); }
 };
 
@@ -47,6 +48,7 @@ struct Cache {
   std::mutex mu;
   std::list<CacheEntry> entries;
   int64_t limit = -1;  // -1: not read from the environment yet
+  uint64_t lookups = 0;
   WinogradCacheStats stats;
 };
 
@@ -95,10 +97,12 @@ const float* winograd_kernel_transform(int xi_count, const float* w, int C, int 
   Cache& c = cache();
   std::lock_guard<std::mutex> lock(c.mu);
   const int64_t kernel_floats = 9 * int64_t(C) * OC, out_floats = int64_t(xi_count) * C * OC;
+  const uint64_t now = ++c.lookups;
   for (auto it = c.entries.begin(); it != c.entries.end(); ++it) {
     if (it->w != w || it->xi_count != xi_count || it->C != C || it->OC != OC) continue;
     if (std::memcmp(it->kernel.data(), w, size_t(kernel_floats) * sizeof(float)) == 0) {
       ++c.stats.hits;
+      it->last_use = now;
       c.entries.splice(c.entries.begin(), c.entries, it);  // most recent first
       return c.entries.front().transformed.data();
     }
@@ -108,14 +112,21 @@ const float* winograd_kernel_transform(int xi_count, const float* w, int C, int 
   }
   ++c.stats.misses;
   const int64_t bytes = (kernel_floats + out_floats) * int64_t(sizeof(float));
-  if (bytes > limit_locked(c)) {  // too large to keep (or the cache is off): a scratch buffer
+  // Room is made only from entries unused for kIdleLookups: a model whose transforms do not all fit
+  // keeps the ones it has (every step uses them) and makes the rest in scratch, rather than
+  // pushing its own entries out in a cycle (each miss would then also copy a kernel and fault in
+  // fresh pages); the entries of a model no longer run do age out.
+  constexpr uint64_t kIdleLookups = 1024;
+  for (auto it = c.entries.end(); it != c.entries.begin() && c.stats.bytes + bytes > limit_locked(c);) {
+    --it;
+    if (now - it->last_use <= kIdleLookups) continue;
+    c.stats.bytes -= it->bytes();
+    it = c.entries.erase(it);
+  }
+  if (c.stats.bytes + bytes > c.limit) {  // no room (or the cache is off): a scratch buffer
     float* U = thread_scratch(ScratchSlot::winograd_u, out_floats);
     transform(w, C, OC, U);
     return U;
-  }
-  while (!c.entries.empty() && c.stats.bytes + bytes > c.limit) {
-    c.stats.bytes -= c.entries.back().bytes();
-    c.entries.pop_back();
   }
   CacheEntry e;
   e.xi_count = xi_count;
@@ -125,6 +136,7 @@ const float* winograd_kernel_transform(int xi_count, const float* w, int C, int 
   e.kernel.assign(w, w + kernel_floats);
   e.transformed.resize(size_t(out_floats));
   transform(w, C, OC, e.transformed.data());
+  e.last_use = now;
   c.stats.bytes += e.bytes();
   c.entries.push_front(std::move(e));
   return c.entries.front().transformed.data();

@@ -19,8 +19,9 @@ int64_t winograd_chunk_tiles_forced();
 // kernel it was made from and is used only while w holds exactly those values (compared in full),
 // so a kernel changed in place (a training step) is transformed again; inference and activation
 // maximisation, which run the same kernel many times, transform it once. The entries take at most
-// winograd_cache_limit() bytes, least recently used out first; one larger than that is made in a
-// scratch buffer and not kept. The pointer is valid until the next call. Not thread-safe beyond
+// winograd_cache_limit() bytes; when a new one does not fit, entries unused for the last 1024
+// lookups make room, and if that is not enough it is made in a scratch buffer and not kept (so a
+// model whose transforms exceed the limit keeps a fixed part of them, instead of cycling). The pointer is valid until the next call. Not thread-safe beyond
 // what the ops need: one op at a time.
 using WinogradTransform = void (*)(const float* w, int C, int OC, float* U);
 const float* winograd_kernel_transform(int xi_count, const float* w, int C, int OC, WinogradTransform transform);

@@ -75,29 +75,59 @@ TEST_CASE("winograd kernel cache: a hit for the same kernel, a fresh transform f
   CHECK(winograd_cache_stats().bytes <= winograd_cache_limit());
 }
 
-TEST_CASE("winograd kernel cache: the size limit evicts, and off still computes right") {
+namespace {
+
+int g_transforms = 0;
+// A stand-in transform whose output says which kernel it came from: U[i] = w[0] + i.
+void marking_transform(const float* w, int C, int OC, float* U) {
+  ++g_transforms;
+  for (int64_t i = 0; i < 16 * int64_t(C) * OC; ++i) U[i] = w[0] + float(i);
+}
+
+}  // namespace
+
+TEST_CASE("winograd kernel cache: a full cache keeps what it has, and idle entries make room") {
+  const int C = 8, OC = 8;
+  const int64_t entry = (9 + 16) * C * OC * int64_t(sizeof(float));
+  LimitScope scope(0);                   // empty
+  set_winograd_cache_limit(entry + entry / 2);  // room for one
+  std::vector<float> a(size_t(9 * C * OC), 1.f), b(size_t(9 * C * OC), 2.f), d(size_t(9 * C * OC), 3.f);
+  g_transforms = 0;
+  auto get = [&](const std::vector<float>& w) { return winograd_kernel_transform(16, w.data(), C, OC, marking_transform); };
+  // a and b in turn: a is kept, b never gets in (it would push a out every time), both right.
+  for (int k = 0; k < 3; ++k) {
+    CHECK(get(a)[5] == 1.f + 5.f);
+    CHECK(get(b)[5] == 2.f + 5.f);
+  }
+  CHECK(g_transforms == 1 + 3);
+  CHECK(winograd_cache_stats().bytes == entry);
+  // Only b for a while: once a has been unused for more than 1024 lookups, b takes its place.
+  for (int k = 0; k < 1030; ++k) get(b);
+  const int before = g_transforms;
+  CHECK(get(b)[5] == 2.f + 5.f);
+  CHECK(g_transforms == before);  // a hit now
+  CHECK(get(d)[0] == 3.f);        // d does not push b out
+  CHECK(get(b)[0] == 2.f);
+  CHECK(g_transforms == before + 1);
+  CHECK(winograd_cache_stats().bytes == entry);
+  // Off: nothing kept, every use transforms.
+  set_winograd_cache_limit(0);
+  CHECK(winograd_cache_stats().bytes == 0);
+  const int off = g_transforms;
+  get(a);
+  get(a);
+  CHECK(g_transforms == off + 2);
+}
+
+TEST_CASE("winograd kernel cache: off, the convolution is still right") {
   if (!cpu_has_avx2_fma()) {
     MESSAGE("skipped: the Winograd kernels need AVX2+FMA, which this CPU lacks");
     return;
   }
+  LimitScope scope(0);
   const Conv2dShape s = make_conv2d_shape(1, 10, 10, 32, 3, 3, 32, 1, 1, Padding::same);
-  const int64_t entry = (9 + 16) * 32 * 32 * int64_t(sizeof(float));  // kernel copy + F(2x2) transform
-  LimitScope scope(entry + entry / 2);  // room for one entry
-  const Tensor x = random_tensor(Shape{1, 10, 10, 32}, 21);
-  const Tensor a = random_tensor(Shape{3, 3, 32, 32}, 22), b = random_tensor(Shape{3, 3, 32, 32}, 23);
+  const Tensor x = random_tensor(Shape{1, 10, 10, 32}, 21), a = random_tensor(Shape{3, 3, 32, 32}, 22);
   std::vector<float> y(size_t(10 * 10 * 32)), ref(y.size());
-  const WinogradCacheStats s0 = winograd_cache_stats();
-  for (int k = 0; k < 3; ++k)
-    for (const Tensor* w : {&a, &b}) {
-      conv2d_nhwc_fwd_winograd(x.data(), w->data(), nullptr, y.data(), s);
-      conv2d_nhwc_direct_ref(x.data(), w->data(), nullptr, ref.data(), s);
-      CHECK(rel_error(y, ref) < 2e-6);
-      CHECK(winograd_cache_stats().bytes <= entry + entry / 2);
-    }
-  CHECK(winograd_cache_stats().misses == s0.misses + 6);  // a and b push each other out
-  // Off: nothing kept, every call transforms, results unchanged.
-  set_winograd_cache_limit(0);
-  CHECK(winograd_cache_stats().bytes == 0);
   conv2d_nhwc_fwd_winograd(x.data(), a.data(), nullptr, y.data(), s);
   conv2d_nhwc_direct_ref(x.data(), a.data(), nullptr, ref.data(), s);
   CHECK(rel_error(y, ref) < 2e-6);
