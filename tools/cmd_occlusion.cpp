@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "engine/model_io.h"
+#include "engine/npy.h"
 #include "tools/class_lookup.h"
 #include "tools/progress.h"
 #include "vis/attribution.h"
@@ -16,8 +17,8 @@
 namespace convis::cli {
 
 static int run_occlusion(const std::vector<std::string>& argv) {
-  Args args("occlusion", argv, {});
-  args.allow_only({"weights", "image", "patch", "stride", "fill", "class", "batch", "out", "preprocess", "classes"});
+  Args args("occlusion", argv, {"npy"});
+  args.allow_only({"npy", "weights", "image", "patch", "stride", "fill", "class", "batch", "out", "preprocess", "classes"});
   const std::string spec = args.require("weights");
   const std::string image = args.require("image");
   const std::string out_dir = args.get("out", "out");
@@ -96,13 +97,19 @@ static int run_occlusion(const std::vector<std::string>& argv) {
   write_png(occlusion_overlay(o, photo, stem + ": drop of p, " + what_s), base + "_overlay.png");
   write_png(occlusion_mask(o, photo, stem + ": image x normalised drop^2"), base + "_mask.png");
   for (const char* s : {"_sheet", "_heatmap", "_overlay", "_mask"}) std::printf("wrote %s%s.png\n", base.c_str(), s);
+  if (args.has("npy")) {  // rows x cols, row r and column c at the patch corner (o.rows[r], o.cols[c])
+    write_npy(base + "_prob.npy", o.prob);
+    write_npy(base + "_drop.npy", o.drop);
+    std::printf("wrote %s_prob.npy and %s_drop.npy (%s, float32: p of the class and its drop per patch position)\n",
+                base.c_str(), base.c_str(), o.prob.shape().str().c_str());
+  }
   return 0;
 }
 
 static const Registration reg_occlusion(51, {"occlusion",
        "occlusion sensitivity: the drop of a class's probability as a patch slides over the image",
        "vis_tool occlusion --weights F --image I [--patch P] [--stride S] [--fill zero|mean|blur|R,G,B]\n"
-       "                   [--class C] [--batch 16] [--out DIR] [--preprocess M] [--classes J]\n\n"
+       "                   [--class C] [--batch 16] [--out DIR] [--preprocess M] [--classes J] [--npy]\n\n"
        "The image is resized to the model's input; a --patch x --patch square slides over it with\n"
        "--stride (the last position on each axis is clipped at the border, so every pixel gets covered).\n"
        "Default patch: a quarter of the input's shorter side (224 -> 56, 28 -> 7), stride half of it.\n"
@@ -116,7 +123,8 @@ static const Registration reg_occlusion(51, {"occlusion",
        "DIR/<image>_occlusion_<class>_sheet.png (all occluded copies, the largest drop framed in red),\n"
        "_heatmap.png (the drop per position, reds, colour bar), _overlay.png (the drop, bilinear between\n"
        "patch centres, over the photo, jet) and _mask.png (the photo times the min-max normalised drop\n"
-       "squared). When hiding some part made the class more likely (a drop below 0), the heatmap and\n"
+       "squared). --npy also writes _prob.npy and _drop.npy, float32, one value per patch position\n"
+       "(rows x columns). When hiding some part made the class more likely (a drop below 0), the heatmap and\n"
        "the overlay use a diverging blue-white-red scale centred at 0 instead.\n\n"
        "example:\n  vis_tool occlusion --weights ../shared/data/models/darknet_tiny_imagenet.h5 \\\n"
        "      --image ../shared/data/images/coffee.png --fill blur --out out",

@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "engine/model_io.h"
+#include "engine/npy.h"
 #include "tools/class_lookup.h"
 #include "tools/progress.h"
 #include "vis/attribution.h"
@@ -33,8 +34,8 @@ std::string methods_that_read(AttributionMethod::Reads reads) {
 }  // namespace
 
 static int run_saliency(const std::vector<std::string>& argv) {
-  Args args("saliency", argv, {});
-  args.allow_only({"weights", "image", "class", "method", "layer", "out", "preprocess", "classes", "samples", "noise",
+  Args args("saliency", argv, {"npy"});
+  args.allow_only({"npy", "weights", "image", "class", "method", "layer", "out", "preprocess", "classes", "samples", "noise",
                    "seed", "steps", "batch"});
   const std::string spec = args.require("weights");
   const std::string image = args.require("image");
@@ -145,13 +146,23 @@ static int run_saliency(const std::vector<std::string>& argv) {
   write_png(attribution_map_canvas(a), base + "_map.png");
   std::printf("wrote %s.png (image | map | overlay)\nwrote %s_map.png (the map, %dx%d grey, 0 to %.3g)\n",
               base.c_str(), base.c_str(), w, h, double(a.display_max));
+  if (args.has("npy")) {  // the numbers, float32: signed, not clipped, at the model's input size
+    write_npy(base + "_map.npy", a.raw);
+    std::printf("wrote %s_map.npy (%s, float32)\n", base.c_str(), a.raw.shape().str().c_str());
+    if (a.cam.defined()) {
+      write_npy(base + "_cam.npy", a.cam);
+      write_npy(base + "_weights.npy", a.channel_weights);
+      std::printf("wrote %s_cam.npy (%s at %s) and %s_weights.npy (%s, the channel weights)\n", base.c_str(),
+                  a.cam.shape().str().c_str(), a.layer.c_str(), base.c_str(), a.channel_weights.shape().str().c_str());
+    }
+  }
   return 0;
 }
 
 static const Registration reg_saliency(50, {"saliency",
        "attribution maps: gradients, SmoothGrad, integrated gradients, guided backprop, Grad-CAM(++)",
        "vis_tool saliency --weights F --image I [--class C] [--method M] [--layer L] [--out DIR]\n"
-       "                  [--preprocess caffe|unit|tf|torch] [--classes J]\n"
+       "                  [--preprocess caffe|unit|tf|torch] [--classes J] [--npy]\n"
        "                  [--samples 20] [--noise 0.2] [--seed 0]   (smoothgrad, smoothgrad_sq, vargrad)\n"
        "                  [--steps 50]                            (integrated)\n"
        "                  [--batch 10]                            (the three above, integrated)\n\n"
@@ -171,7 +182,12 @@ static const Registration reg_saliency(50, {"saliency",
        "  guided-gradcam  guided backprop times the upsampled Grad-CAM\n"
        "Writes DIR/<image>_<method>_<class>[_<layer>].png (image | map | overlay, jet, with a colour\n"
        "bar; the layer only when --layer is given) and ..._map.png (the map alone, grey, at the model's\n"
-       "input size). Prints the class, the map's peak in the photo's coordinates and the file names.\n\n"
+       "input size). Prints the class, the map's peak in the photo's coordinates and the file names.\n"
+       "--npy also writes the numbers as float32 .npy, not clipped: ..._map.npy, the signed attributions\n"
+       "per pixel and channel (H x W x C: the gradient, SmoothGrad's mean, mean square or variance,\n"
+       "(x - x') x the mean gradient, the guided gradient, guided x CAM) or the upsampled CAM (H x W);\n"
+       "for the CAM methods also ..._cam.npy (the CAM at the layer's resolution) and ..._weights.npy\n"
+       "(the layer's channel weights).\n\n"
        "example:\n  vis_tool saliency --weights ../shared/data/models/darknet_tiny_imagenet.h5 \\\n"
        "      --image ../shared/data/images/coffee.png --method gradcam --out out",
        run_saliency});

@@ -132,6 +132,11 @@ struct Attribution {
   Tensor map;              // (H, W) at the model's input size, >= 0: what the pictures show
   Tensor rgb;              // guided, guided-gradcam: (H, W, C) signed values, shown as an image
   Tensor cam;              // CAM methods: (h, w) at the layer's resolution
+  // The numbers behind the picture, for `--npy`: the signed per-channel attributions (H, W, C) of
+  // the pixel methods (the gradient, the noise tunnel's statistic, (x - x') * mean gradient, the
+  // guided gradient, guided x CAM), the upsampled CAM (H, W) for the CAM methods.
+  Tensor raw;
+  Tensor channel_weights;  // CAM methods: the layer's channel weights w_k (C_layer)
   float display_max = 1.f; // top of the colour scale: the max for CAMs, the 99.5th percentile for
                            // pixel-level maps (a few extreme gradients would otherwise wash out the rest)
   std::string quantity;    // what map holds, for the colour bar

@@ -55,7 +55,8 @@ Attribution gradient_attribution(const Model& m, const Tensor& x, int cls, bool 
   const Tensor g = input_gradient(m, x, cls, &s, guided);
   a.score = s.at(0);
   a.map = channel_max_abs(g);
-  if (guided) a.rgb = g.reshape(Shape{H, W, C});
+  a.raw = g.reshape(Shape{H, W, C});
+  if (guided) a.rgb = a.raw;
   a.quantity = guided ? "guided |grad|" : "|d score / d x|";
   a.display_max = display_top(a.map, kPixelQuantile);
   return a;
@@ -77,7 +78,9 @@ Attribution noise_attribution(const Model& m, const Tensor& x, int cls, const At
   Attribution a;
   const NoiseTunnel nt = noise_tunnel(m, x, cls, opt.samples, opt.noise, opt.seed, opt.batch, opt.progress);
   a.score = score_of(m, x, cls);
-  a.map = channel_max_abs(stat == NoiseStat::mean ? nt.mean : stat == NoiseStat::mean_sq ? nt.mean_sq : nt.variance);
+  const Tensor& t = stat == NoiseStat::mean ? nt.mean : stat == NoiseStat::mean_sq ? nt.mean_sq : nt.variance;
+  a.map = channel_max_abs(t);
+  a.raw = t.reshape(Shape{x.dim(1), x.dim(2), x.dim(3)});
   a.quantity = stat == NoiseStat::mean ? "|mean grad|" : stat == NoiseStat::mean_sq ? "mean grad^2" : "var of grad";
   a.display_max = display_top(a.map, kPixelQuantile);
   return a;
@@ -103,6 +106,7 @@ Attribution integrated_attribution(const Model& m, const Tensor& x, int cls, con
   a.score = ig.score;
   a.baseline_score = ig.baseline_score;
   a.attribution_sum = ig.sum;
+  a.raw = ig.attributions.reshape(Shape{H, W, C});
   // Per pixel: the sum over channels (its share of f(x) - f(x')), shown as a magnitude.
   a.map = Tensor(Shape{H, W});
   for (int64_t p = 0; p < int64_t(H) * W; ++p) {
@@ -121,13 +125,14 @@ Tensor cam_at_input_size(const Model& m, const Tensor& x, int cls, const Attribu
                          Attribution& a) {
   const int layer = opt.layer >= 0 ? opt.layer : default_cam_layer(m);
   a.layer = m.layers.at(size_t(layer)).name;
-  a.cam = grad_cam(m, x, cls, layer, plus_plus);
+  a.cam = grad_cam(m, x, cls, layer, plus_plus, &a.channel_weights);
   return upsample_bilinear(a.cam, int(x.dim(1)), int(x.dim(2)));
 }
 
 Attribution cam_attribution(const Model& m, const Tensor& x, int cls, const AttributionOptions& opt, bool plus_plus) {
   Attribution a;
   a.map = cam_at_input_size(m, x, cls, opt, plus_plus, a);
+  a.raw = a.map;
   a.score = score_of(m, x, cls);
   a.quantity = plus_plus ? "Grad-CAM++" : "Grad-CAM";
   a.display_max = display_top(a.map, 1.0);
@@ -154,6 +159,7 @@ Attribution guided_gradcam_attribution(const Model& m, const Tensor& x, int cls,
   for (int64_t p = 0; p < int64_t(H) * W; ++p)
     for (int c = 0; c < C; ++c) a.rgb[p * C + c] = g[p * C + c] * up[p];
   a.map = channel_max_abs(a.rgb.reshape(Shape{1, H, W, C}));
+  a.raw = a.rgb;
   a.quantity = "|guided x CAM|";
   a.display_max = display_top(a.map, kPixelQuantile);
   return a;

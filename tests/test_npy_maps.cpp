@@ -1,0 +1,126 @@
+// `saliency --npy` and `occlusion --npy`: the numbers behind the pictures, checked against their
+// definitions: the vanilla map is the gradient (central differences), the CAM is ReLU of the
+// weighted sum of the layer's channels with the written weights, integrated gradients add up to
+// f(x) - f(0), and occlusion's probability and drop add up to p of the whole image.
+#include <cmath>
+#include <filesystem>
+#include <string>
+
+#include <doctest/doctest.h>
+
+#include "engine/model_io.h"
+#include "engine/npy.h"
+#include "tests/attribution_models.h"
+#include "tests/cli_util.h"
+#include "tests/util.h"
+#include "vis/canvas.h"
+#include "vis/image.h"
+#include "vis/png.h"
+#include "vis/preprocess.h"
+
+using namespace convis;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Files {
+  test::Dir d{"npy_maps"};
+  std::string weights = d / "tiny.h5", image = d / "pic.png", out = d / "out";
+  Model m = test::tiny_vgg();
+  Tensor x;  // the model input the command computes, (1, 6, 8, 3)
+  Files() {
+    save_model(m, weights, KerasLayout::model);
+    // Noise, so that no two values meet in a max-pooling window (a tie has no gradient to check).
+    Canvas c(30, 20, {0, 0, 0});
+    uint32_t state = 12345;
+    auto next = [&] { return uint8_t((state = state * 1664525u + 1013904223u) >> 24); };
+    for (int y = 0; y < 20; ++y)
+      for (int x = 0; x < 30; ++x) c.set(x, y, {next(), next(), next()});
+    write_png(c, image);
+    x = preprocess(resize_bilinear(load_image(image, 3), m.built_h(), m.built_w()), Preprocess::unit);
+  }
+  test::CliResult run(const std::string& cmd, const std::vector<std::string>& extra) const {
+    std::vector<std::string> a = {cmd, "--weights", weights, "--image", image, "--class", "1", "--npy", "--out", out};
+    a.insert(a.end(), extra.begin(), extra.end());
+    return test::run_vis_tool(a);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("saliency --npy: the vanilla map is the signed gradient, per pixel and channel") {
+  Files f;
+  const test::CliResult r = f.run("saliency", {"--method", "vanilla"});
+  CAPTURE(r.err);
+  REQUIRE(r.rc == 0);
+  const Tensor g = read_npy(f.out + "/pic_vanilla_1_map.npy");
+  REQUIRE(g.shape() == Shape({6, 8, 3}));
+  int negative = 0;
+  for (int64_t i = 0; i < g.numel(); ++i) {
+    Tensor xp = f.x.clone(), xm = f.x.clone();
+    xp[i] += 1e-3f;
+    xm[i] -= 1e-3f;
+    const double fd = (double(test::score(f.m, xp, 1)) - double(test::score(f.m, xm, 1))) / 2e-3;
+    CHECK(g[i] == doctest::Approx(fd).epsilon(2e-2).scale(1e-3));
+    negative += g[i] < 0.f;
+  }
+  CHECK(negative > 0);  // signed: not the |gradient| of the PNG
+}
+
+TEST_CASE("saliency --npy: the CAM is ReLU of the layer's channels weighted by the written weights") {
+  Files f;
+  const test::CliResult r = f.run("saliency", {"--method", "gradcam", "--layer", "block1_conv1"});
+  CAPTURE(r.err);
+  REQUIRE(r.rc == 0);
+  const Tensor cam = read_npy(f.out + "/pic_gradcam_1_block1_conv1_cam.npy");
+  const Tensor w = read_npy(f.out + "/pic_gradcam_1_block1_conv1_weights.npy");
+  const Tensor up = read_npy(f.out + "/pic_gradcam_1_block1_conv1_map.npy");
+  REQUIRE(cam.shape() == Shape({6, 8}));
+  REQUIRE(w.shape() == Shape({4}));
+  REQUIRE(up.shape() == Shape({6, 8}));  // block1_conv1 is at the input's size: no upsampling
+  Tensor A;
+  {
+    NoGrad no_grad;
+    A = f.m.forward(Var::constant(f.x), f.m.layer_index("block1_conv1")).value();
+  }
+  for (int64_t p = 0; p < 48; ++p) {
+    double v = 0;
+    for (int k = 0; k < 4; ++k) v += double(w[k]) * A[p * 4 + k];
+    CHECK(cam[p] == doctest::Approx(std::max(v, 0.0)).epsilon(1e-5).scale(1e-6));
+    CHECK(up[p] == doctest::Approx(cam[p]).epsilon(1e-5).scale(1e-6));
+  }
+}
+
+TEST_CASE("saliency --npy: integrated gradients' attributions add up to f(x) - f(0)") {
+  Files f;
+  const test::CliResult r = f.run("saliency", {"--method", "integrated", "--steps", "200"});
+  CAPTURE(r.err);
+  REQUIRE(r.rc == 0);
+  const Tensor a = read_npy(f.out + "/pic_integrated_1_map.npy");
+  REQUIRE(a.shape() == Shape({6, 8, 3}));
+  double sum = 0;
+  for (int64_t i = 0; i < a.numel(); ++i) sum += a[i];
+  const double diff = double(test::score(f.m, f.x, 1)) - double(test::score(f.m, Tensor::zeros(f.x.shape()), 1));
+  CHECK(sum == doctest::Approx(diff).epsilon(0.02));
+  CHECK(!fs::exists(f.out + "/pic_integrated_1_cam.npy"));  // not a CAM method
+}
+
+TEST_CASE("occlusion --npy: probability and drop per position add up to p of the whole image") {
+  Files f;
+  const test::CliResult r = f.run("occlusion", {"--patch", "2", "--stride", "2"});
+  CAPTURE(r.err);
+  REQUIRE(r.rc == 0);
+  const Tensor p = read_npy(f.out + "/pic_occlusion_1_prob.npy"), d = read_npy(f.out + "/pic_occlusion_1_drop.npy");
+  REQUIRE(p.shape() == Shape({3, 4}));  // rows 0, 2, 4 of 6; columns 0, 2, 4, 6 of 8
+  REQUIRE(d.shape() == p.shape());
+  Tensor probs;
+  {
+    NoGrad no_grad;
+    probs = class_probabilities(f.m, f.x);
+  }
+  for (int64_t i = 0; i < p.numel(); ++i) {
+    CHECK(p[i] >= 0.f);
+    CHECK(p[i] <= 1.f);
+    CHECK(double(p[i]) + double(d[i]) == doctest::Approx(double(probs[1])).epsilon(1e-5));
+  }
+}
