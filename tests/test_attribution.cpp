@@ -414,7 +414,7 @@ TEST_CASE("saliency and occlusion commands: a tiny model writes its pictures") {
   REQUIRE(r.rc == 0);
   CHECK(r.out.find("class 1 'class 1'") != std::string::npos);
   CHECK(r.out.find("(the softmax's input)") != std::string::npos);
-  CHECK(r.out.find("f(x) - f(black)") != std::string::npos);
+  CHECK(r.out.find("from black: sum of attributions") != std::string::npos);
   CHECK(fs::exists(out / "pic_integrated_1.png"));
   CHECK(fs::exists(out / "pic_integrated_1_map.png"));
   const test::CliResult g = test::run_vis_tool({"saliency", "--weights", W, "--image", I, "--out", out.string()});

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <random>
 
 #include "engine/model_io.h"
 #include "engine/npy.h"
@@ -35,7 +36,7 @@ std::string methods_that_read(AttributionMethod::Reads reads) {
 
 static int run_saliency(const std::vector<std::string>& argv) {
   Args args("saliency", argv, {"npy"});
-  args.allow_only({"npy", "weights", "image", "class", "method", "layer", "out", "preprocess", "classes", "samples", "noise",
+  args.allow_only({"npy", "baseline", "weights", "image", "class", "method", "layer", "out", "preprocess", "classes", "samples", "noise",
                    "seed", "steps", "batch"});
   const std::string spec = args.require("weights");
   const std::string image = args.require("image");
@@ -54,9 +55,14 @@ static int run_saliency(const std::vector<std::string>& argv) {
                        ", not " + method->name);
   };
   only_for("layer", M::reads_layer);
+  only_for("baseline", M::reads_steps);
   only_for("samples", M::reads_samples);
   only_for("noise", M::reads_samples);
-  only_for("seed", M::reads_samples);
+  // --seed draws SmoothGrad's noise, or integrated gradients' noise baseline.
+  if (args.has("seed") && !method->uses(M::reads_samples) &&
+      !(method->uses(M::reads_steps) && args.get("baseline", "") == "noise"))
+    throw UsageError(std::string("saliency: --seed applies to --method ") + methods_that_read(M::reads_samples) +
+                     " and to integrated with --baseline noise, not " + method->name);
   only_for("steps", M::reads_steps);
   only_for("batch", M::reads_batch);
   AttributionOptions opt;
@@ -76,11 +82,37 @@ static int run_saliency(const std::vector<std::string>& argv) {
   const ClassNames names = load_class_names(args, resolve_weights_path(spec), m, K);
   const Image photo = load_image(image, m.input_c == 1 ? 1 : 3);
   const int h = m.built_h(), w = m.built_w();
-  const Tensor x = preprocess(resize_bilinear(photo, h, w), pre);
+  const Tensor pixels = resize_bilinear(photo, h, w);
+  const Tensor x = preprocess(pixels, pre);
   const int top = top_class(m, x);
   const int cls = args.has("class") ? names.parse(args.get("class", ""), K, "saliency") : top;
   if (args.has("layer")) opt.layer = cam_layer(m, args.get("layer", ""));
-  if (method->uses(M::reads_steps)) opt.baseline = preprocess(Tensor::zeros(Shape{h, w, m.input_c}), pre);
+  // Integrated gradients' baseline x', in pixels before preprocessing: black (default), the image
+  // blurred (sigma = a sixteenth of the shorter side), uniform noise (--seed), or an image file.
+  std::string baseline = "black";
+  if (method->uses(M::reads_steps)) {
+    const std::string b = args.get("baseline", "black");
+    Tensor bp;
+    if (b == "black") {
+      bp = Tensor::zeros(pixels.shape());
+    } else if (b == "blur") {
+      const float sigma = std::max(1.f, float(std::min(h, w)) / 16.f);
+      bp = gaussian_blur(pixels, sigma);
+      char d[64];
+      std::snprintf(d, sizeof d, "the image blurred (sigma %.3g px)", double(sigma));
+      baseline = d;
+    } else if (b == "noise") {
+      std::mt19937 rng(opt.seed);
+      std::uniform_real_distribution<float> u(0.f, 255.f);
+      bp = Tensor(pixels.shape());
+      for (int64_t i = 0; i < bp.numel(); ++i) bp[i] = u(rng);
+      baseline = "uniform noise (seed " + std::to_string(opt.seed) + ")";
+    } else {
+      bp = resize_bilinear(load_image(b, m.input_c == 1 ? 1 : 3), h, w);  // names the file when it fails
+      baseline = "'" + b + "'";
+    }
+    opt.baseline = preprocess(bp, pre);
+  }
   ensure_output_dir(out_dir);
 
   const float p = class_probabilities(m, x)[cls];
@@ -123,9 +155,10 @@ static int run_saliency(const std::vector<std::string>& argv) {
     } else if (err > 1.0) {
       advice = ", above 1% at the most steps allowed: the path crosses many ReLU kinks";
     }
-    std::printf("%d steps (midpoint rule) from black: sum of attributions %.4f, f(x) - f(black) = %.4f - %.4f = %.4f"
-                " (completeness error %.2f%%%s)\n",
-                opt.steps, a.attribution_sum, double(a.score), double(a.baseline_score), diff, err, advice.c_str());
+    std::printf("%d steps (midpoint rule) from %s: sum of attributions %.4f, f(x) - f(x') = %.4f (f(x) %.4f, "
+                "f(x') %.4f; completeness error %.2f%%%s)\n",
+                opt.steps, baseline.c_str(), a.attribution_sum, diff, double(a.score), double(a.baseline_score), err,
+                advice.c_str());
   }
   // The peak, in the model's input and in the photo (the model stretches the whole photo).
   const int64_t peak = std::max_element(a.map.data(), a.map.data() + a.map.numel()) - a.map.data();
@@ -164,7 +197,7 @@ static const Registration reg_saliency(50, {"saliency",
        "vis_tool saliency --weights F --image I [--class C] [--method M] [--layer L] [--out DIR]\n"
        "                  [--preprocess caffe|unit|tf|torch] [--classes J] [--npy]\n"
        "                  [--samples 20] [--noise 0.2] [--seed 0]   (smoothgrad, smoothgrad_sq, vargrad)\n"
-       "                  [--steps 50]                            (integrated)\n"
+       "                  [--steps 50] [--baseline black|blur|noise|FILE]  (integrated)\n"
        "                  [--batch 10]                            (the three above, integrated)\n\n"
        "Which pixels does the score of class C depend on? The score is the class logit (for a model\n"
        "that ends in softmax, the softmax's input). C defaults to the top-1 class; give an index or,\n"
@@ -174,8 +207,9 @@ static const Registration reg_saliency(50, {"saliency",
        "  smoothgrad_sq   the squared gradient averaged over the same noisy copies (Captum's NoiseTunnel)\n"
        "  vargrad         the variance of the gradient over the same noisy copies (population variance,\n"
        "                  as Captum): smoothgrad_sq = smoothgrad^2 + vargrad per pixel and channel\n"
-       "  integrated      integrated gradients, 50 steps (midpoint rule) from a black image; prints\n"
-       "                  the completeness check sum(attr) = f(x) - f(black)\n"
+       "  integrated      integrated gradients, 50 steps (midpoint rule) from --baseline x': black\n"
+       "                  (default), the image blurred (sigma 1/16 of the side), uniform noise\n"
+       "                  (--seed) or an image file; prints the check sum(attr) = f(x) - f(x')\n"
        "  guided          guided backprop (ReLUs, LeakyReLUs too, pass only positive gradients)\n"
        "  gradcam         Grad-CAM at --layer (default: the last spatial layer of at least 7x7)\n"
        "  gradcampp       Grad-CAM++ at --layer\n"

@@ -10,6 +10,7 @@
 
 #include "engine/file_util.h"
 #include "kernels/resize.h"
+#include "kernels/warp.h"
 
 namespace convis {
 
@@ -68,6 +69,13 @@ Tensor resize_bilinear(const Image& img, int h, int w) {
   Tensor out(Shape{h, w, img.channels});
   resize_bilinear_nhwc(img.pixels.data(), out.data(), {1, img.height, img.width, img.channels, h, w},
                        ResizeFilter::triangle);
+  return out;
+}
+
+Tensor gaussian_blur(const Tensor& pixels, float sigma) {
+  if (pixels.rank() != 3) throw std::invalid_argument("gaussian_blur: pixels have shape " + pixels.shape().str() + ", expected (H, W, C)");
+  Tensor out = pixels.clone();
+  gaussian_blur_nhwc(out.data(), 1, int(pixels.dim(0)), int(pixels.dim(1)), int(pixels.dim(2)), sigma);
   return out;
 }
 

@@ -37,6 +37,9 @@ void set_image_pixel_limit(int64_t pixels);  // at least 1
 // this very filter on some shrink ratios (e.g. 300 -> 224 pixels, a photo's height going to
 // VGG16's input). The height first, as vis/canvas.h's resize_bilinear.
 Tensor resize_bilinear(const Image& img, int h, int w);
+// pixels (H, W, C) blurred by a Gaussian of sigma pixels (taps to 3 sigma, normalised, edges
+// replicated: kernels/warp.h), a copy. Occlusion's blur fill, integrated gradients' blur baseline.
+Tensor gaussian_blur(const Tensor& pixels, float sigma);
 
 // Loads, resizes and preprocesses an image into a (1, h, w, c) batch (c = 1 or 3).
 Tensor load_input(const std::string& path, int h, int w, int c, Preprocess mode);

@@ -9,7 +9,6 @@
 
 #include "engine/classifier.h"
 #include "engine/ops.h"
-#include "kernels/warp.h"
 #include "vis/attribution.h"
 #include "vis/colormap.h"
 #include "vis/layout.h"
@@ -76,11 +75,7 @@ std::string pixel_text(const Tensor& fill) {  // the colour of a constant fill i
 Tensor occlusion_fill_image(const Tensor& pixels, Preprocess pre, const OcclusionOptions& opt) {
   if (pixels.rank() != 3) throw std::invalid_argument("occlusion: pixels have shape " + pixels.shape().str() + ", expected (H, W, C)");
   const int64_t H = pixels.dim(0), W = pixels.dim(1), C = pixels.dim(2);
-  if (opt.fill == OcclusionFill::blur) {
-    Tensor out = pixels.clone();
-    gaussian_blur_nhwc(out.data(), 1, int(H), int(W), int(C), blur_sigma(opt.patch));
-    return out;
-  }
+  if (opt.fill == OcclusionFill::blur) return gaussian_blur(pixels, blur_sigma(opt.patch));
   std::vector<float> value(size_t(C), 0.f);
   for (int64_t c = 0; c < C; ++c) {
     if (opt.fill == OcclusionFill::zero) {
