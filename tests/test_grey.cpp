@@ -28,6 +28,14 @@ TEST_CASE("load_image as grey is round(0.299 R + 0.587 G + 0.114 B) of the decod
     CHECK(int(grey.pixels[i]) == int(std::lround(l)));
   }
   CHECK(grey_of(grey).pixels == grey.pixels);  // already grey: unchanged
+  // A grey picture (R = G = B) keeps its values exactly.
+  const std::string flat = (dir / "g.png").string();
+  Canvas g(5, 3, {0, 0, 0});
+  for (int y = 0; y < 3; ++y)
+    for (int x = 0; x < 5; ++x) g.set(x, y, {uint8_t(51 * x + y), uint8_t(51 * x + y), uint8_t(51 * x + y)});
+  write_png(g, flat);
+  const Image gl = load_image(flat, 1);
+  for (int i = 0; i < 15; ++i) CHECK(int(gl.pixels[size_t(i)]) == 51 * (i % 5) + i / 5);
   std::filesystem::remove_all(dir);
 }
 

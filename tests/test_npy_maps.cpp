@@ -186,6 +186,15 @@ TEST_CASE("saliency integrated --baseline: black, blur, noise and a file, each c
   const test::CliResult bad2 = f.run("saliency", {"--method", "integrated", "--baseline", f.d / "missing.png"});
   CHECK(bad2.rc == 2);
   CHECK(test::contains(bad2.err, "missing.png"));
+  // A baseline file that is not an image: one line naming it, exit 2, nothing new written.
+  const std::string junk = f.d / "junk.png";
+  test::write_bytes(junk, "not a picture at all");
+  fs::remove_all(f.out);
+  const test::CliResult bad4 = f.run("saliency", {"--method", "integrated", "--baseline", junk});
+  CHECK(bad4.rc == 2);
+  CHECK(bad4.one_line_error());
+  CHECK(test::contains(bad4.err, "junk.png"));
+  CHECK(!fs::exists(f.out));
   const test::CliResult bad3 = f.run("saliency", {"--method", "integrated", "--seed", "3"});
   CHECK(bad3.rc == 2);
   CHECK(test::contains(bad3.err, "--seed applies to"));

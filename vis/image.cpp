@@ -30,9 +30,9 @@ Image load_image(const std::string& path, int want_channels) {
     throw ParameterError("max_pixels", "image '" + path + "' is " + std::to_string(w) + "x" + std::to_string(h) + " (" +
                              std::to_string(int64_t(w) * int64_t(h)) + " pixels), more than the limit of " +
                              std::to_string(image_pixel_limit()));
-  // stb's own grey conversion is (77 R + 150 G + 29 B) >> 8, not the luma everyone else uses.
-  const int decode = n >= 3 ? 3 : want_channels;
-  unsigned char* data = stbi_load(path.c_str(), &w, &h, &n, decode);
+  // Always decoded as RGB: stb's own grey conversion is (77 R + 150 G + 29 B) >> 8, not the luma
+  // everyone else uses (grey_of); a grey file decodes to R = G = B, whose luma is itself.
+  unsigned char* data = stbi_load(path.c_str(), &w, &h, &n, 3);
   if (!data) {
     const char* why = stbi_failure_reason();
     throw std::runtime_error("image '" + path + "' does not decode (" + (why ? why : "unknown reason") +
@@ -41,8 +41,8 @@ Image load_image(const std::string& path, int want_channels) {
   Image img;
   img.width = w;
   img.height = h;
-  img.channels = decode;
-  img.pixels.assign(data, data + size_t(w) * size_t(h) * size_t(decode));
+  img.channels = 3;
+  img.pixels.assign(data, data + size_t(w) * size_t(h) * 3);
   stbi_image_free(data);
   return want_channels == 1 ? grey_of(img) : img;
 }
