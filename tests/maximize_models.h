@@ -1,25 +1,14 @@
 #pragma once
-// The small models the activation-maximisation tests share (test_maximize*.cpp).
+// The small model the activation-maximisation tests share (test_maximize*.cpp), built from the
+// layer builders of tests/attribution_models.h.
 #include <cstdint>
 #include <string>
 
 #include "engine/model.h"
+#include "tests/attribution_models.h"
 #include "tests/util.h"
 
 namespace convis::test {
-
-inline Layer conv_layer(const std::string& name, int filters, Activation act) {
-  Layer l;
-  l.name = name;
-  l.class_name = "Conv2D";
-  l.type = LayerType::conv2d;
-  l.filters = filters;
-  l.kernel_h = l.kernel_w = 3;
-  l.padding = Padding::same;
-  l.activation = act;
-  return l;
-}
-
 
 // input 12x12x3 -> conv1 (4, relu) -> pool -> conv2 (5, relu) -> flatten -> predictions (6, softmax).
 // Small random biases so that no ReLU starts dead everywhere.
@@ -28,30 +17,9 @@ inline Model tiny_model() {
   m.name = "tiny";
   m.input_h = m.input_w = 12;
   m.input_c = 3;
-  Layer in;
-  in.name = "input_1";
-  in.class_name = "InputLayer";
-  m.layers.push_back(in);
-  m.layers.push_back(conv_layer("conv1", 4, Activation::relu));
-  Layer pool;
-  pool.name = "pool1";
-  pool.class_name = "MaxPooling2D";
-  pool.type = LayerType::max_pool2d;
-  pool.kernel_h = pool.kernel_w = pool.stride_h = pool.stride_w = 2;
-  m.layers.push_back(pool);
-  m.layers.push_back(conv_layer("conv2", 5, Activation::relu));
-  Layer flat;
-  flat.name = "flatten";
-  flat.class_name = "Flatten";
-  flat.type = LayerType::flatten;
-  m.layers.push_back(flat);
-  Layer d;
-  d.name = "predictions";
-  d.class_name = "Dense";
-  d.type = LayerType::dense;
-  d.units = 6;
-  d.activation = Activation::softmax;
-  m.layers.push_back(d);
+  m.layers = {input_layer(), conv_layer("conv1", 4, 3, Activation::relu),
+              simple_layer("pool1", "MaxPooling2D", LayerType::max_pool2d), conv_layer("conv2", 5, 3, Activation::relu),
+              simple_layer("flatten", "Flatten", LayerType::flatten), dense_layer("predictions", 6, Activation::softmax)};
   m.build();
   init_he_normal(m, 7);
   uint32_t seed = 11;

@@ -238,11 +238,7 @@ TEST_CASE("maximize: a one-channel model gets grey pictures at its own fixed siz
   m.name = "grey";
   m.input_h = m.input_w = 10;
   m.input_c = 1;
-  Layer in;
-  in.name = "input_1";
-  in.class_name = "InputLayer";
-  m.layers.push_back(in);
-  m.layers.push_back(conv_layer("conv1", 3, Activation::linear));
+  m.layers = {convis::test::input_layer(), conv_layer("conv1", 3, 3, Activation::linear)};
   m.build();
   init_he_normal(m, 3);
   for (MaximizeMethod method : {MaximizeMethod::seed, MaximizeMethod::lucid, MaximizeMethod::yosinski}) {
