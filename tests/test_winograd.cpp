@@ -1,19 +1,22 @@
-// Winograd F(2x2,3x3) (kernels/conv2d_winograd.cpp) against independent references: the forward
-// against the seven-loop direct convolution (double accumulation), the input gradient against a
-// direct scatter loop written here, on odd sizes (partial 2x2 tiles at the bottom and right),
-// both paddings, with and without bias, in one chunk and in many; and the dispatcher's choice.
+// Winograd F(2x2,3x3) (kernels/conv2d_winograd.cpp) and F(4x4,3x3) (conv2d_winograd4__avx2.cpp)
+// against independent references: the forward against the seven-loop direct convolution (double
+// accumulation), the input gradient against a direct scatter loop written here, on odd sizes
+// (partial tiles at the bottom and right), both paddings, with and without bias, in one chunk and
+// in many; F(4x4)'s error beside F(2x2)'s; and the dispatcher's choices.
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <iterator>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "engine/ops.h"
 #include "kernels/conv2d.h"
+#include "kernels/conv2d_winograd.h"
 #include "kernels/dispatch.h"
 #include "kernels/cpu.h"
 #include "kernels/gemm.h"
@@ -225,4 +228,71 @@ TEST_CASE("winograd through conv2d: the op's forward and input gradient match th
   CHECK(max_diff(y[2].data(), y[1].data(), int64_t(y[0].size())) / max_abs(y[1]) < 2e-6);
   CHECK(max_diff(g[0].data(), g[1].data(), int64_t(g[0].size())) / max_abs(g[1]) < 2e-6);
   CHECK(max_diff(g[2].data(), g[1].data(), int64_t(g[0].size())) / max_abs(g[1]) < 2e-6);
+}
+
+// ---- F(4x4,3x3), the forward ------------------------------------------------------------------
+
+TEST_CASE("winograd F(4x4,3x3): forward equals the direct convolution within 2e-5 of the largest output") {
+  if (skip_without_avx2()) return;
+  uint32_t seed = 300;
+  double worst4 = 0, worst2 = 0;
+  std::vector<Case> cases(std::begin(kCases), std::end(kCases));
+  cases.push_back({1, 14, 13, 64, 72, Padding::same});   // partial 4x4 tiles, many channels
+  cases.push_back({1, 30, 30, 128, 64, Padding::same});
+  for (const Case& k : cases) {
+    const Conv2dShape s = make_conv2d_shape(k.N, k.H, k.W, k.C, 3, 3, k.OC, 1, 1, k.p);
+    const Tensor x = random_tensor(Shape{s.N, s.H, s.W, s.C}, seed++);
+    const Tensor w = random_tensor(Shape{3, 3, s.C, s.OC}, seed++);
+    const Tensor b = random_tensor(Shape{s.OC}, seed++);
+    for (const bool with_bias : {false, true}) {
+      std::vector<float> ref(size_t(int64_t(s.N) * s.OH * s.OW * s.OC));
+      conv2d_nhwc_direct_ref(x.data(), w.data(), with_bias ? b.data() : nullptr, ref.data(), s);
+      for (const int64_t chunk : {int64_t(0), int64_t(1), int64_t(4)}) {
+        CAPTURE(k.N); CAPTURE(k.H); CAPTURE(k.W); CAPTURE(k.C); CAPTURE(k.OC); CAPTURE(with_bias); CAPTURE(chunk);
+        set_winograd_chunk_tiles(chunk);
+        std::vector<float> y(ref.size(), 12345.f);  // overwritten, never read
+        conv2d_nhwc_fwd_winograd4__avx2(x.data(), w.data(), with_bias ? b.data() : nullptr, y.data(), s);
+        const double e4 = max_diff(y.data(), ref.data(), int64_t(ref.size())) / max_abs(ref);
+        CHECK(e4 < 2e-5);
+        worst4 = std::max(worst4, e4);
+        std::vector<float> y2(ref.size());
+        conv2d_nhwc_fwd_winograd(x.data(), w.data(), with_bias ? b.data() : nullptr, y2.data(), s);
+        worst2 = std::max(worst2, max_diff(y2.data(), ref.data(), int64_t(ref.size())) / max_abs(ref));
+      }
+      set_winograd_chunk_tiles(0);
+    }
+  }
+  MESSAGE("largest error relative to the largest output: F(4x4) " << worst4 << ", F(2x2) " << worst2);
+}
+
+TEST_CASE("conv policy: the forward takes F(4x4) where F(2x2) would run and 4x4 tiles fit, never the backward") {
+  KernelTable t;
+  t.conv2d_fwd_winograd = [](const float*, const float*, const float*, float*, const Conv2dShape&) {};
+  t.conv2d_bwd_data_winograd = [](const float*, const float*, float*, const Conv2dShape&) {};
+  t.conv2d_fwd_winograd4 = [](const float*, const float*, const float*, float*, const Conv2dShape&) {};
+  ConvPolicy on;
+  auto fwd = [&](int N, int H, int C, int OC, const ConvPolicy& p, const KernelTable& k) {
+    return choose_conv_forward_algorithm(make_conv2d_shape(N, H, H, C, 3, 3, OC, 1, 1, Padding::same), k, p);
+  };
+  // VGG16 at 224: blocks 1 to 4 (28x28 and up: 49 4x4 tiles or more); block 5 (16 tiles) keeps
+  // F(2x2), where F(4x4)'s 36 GEMMs of 16 rows run below their speed.
+  CHECK(fwd(1, 224, 64, 64, on, t) == ConvAlgo::winograd4);
+  CHECK(fwd(1, 56, 128, 256, on, t) == ConvAlgo::winograd4);
+  CHECK(fwd(1, 28, 256, 512, on, t) == ConvAlgo::winograd4);
+  CHECK(fwd(1, 14, 512, 512, on, t) == ConvAlgo::winograd);
+  CHECK(fwd(3, 14, 512, 512, on, t) == ConvAlgo::winograd4);  // a batch of 3: 48 tiles
+  // 17x17: 4x4 tiles cover 289 of 400 (72%): F(2x2) (81 tiles, 89%).
+  CHECK(fwd(1, 17, 512, 512, on, t) == ConvAlgo::winograd);
+  // 7x7 at batch 1 (block5 at 112): too few tiles for F(2x2) already (16 < 48): im2col.
+  CHECK(fwd(1, 7, 512, 512, on, t) == ConvAlgo::im2col);
+  // Switched off, or a table without it: F(2x2).
+  ConvPolicy off = on;
+  off.winograd4 = false;
+  CHECK(fwd(1, 224, 64, 64, off, t) == ConvAlgo::winograd);
+  KernelTable no4 = t;
+  no4.conv2d_fwd_winograd4 = nullptr;
+  CHECK(fwd(1, 224, 64, 64, on, no4) == ConvAlgo::winograd);
+  // The input gradient's choice never names it.
+  CHECK(choose_conv_algorithm(make_conv2d_shape(1, 224, 224, 64, 3, 3, 64, 1, 1, Padding::same), t, on) ==
+        ConvAlgo::winograd);
 }
