@@ -34,6 +34,12 @@ const KernelTable& winograd_table(const char* what) {
 
 int64_t winograd_chunk_tiles_forced() { return g_chunk_tiles.load(); }
 
+int64_t winograd_chunk(int64_t tiles, int C, int OC, int xi_count) {
+  const int64_t forced = winograd_chunk_tiles_forced();
+  if (forced > 0) return std::min(forced, tiles);
+  return std::min(std::max<int64_t>((int64_t(1) << 20) / (int64_t(xi_count) * std::max(C, OC)), 16), tiles);
+}
+
 namespace {
 
 struct CacheEntry {

@@ -13,6 +13,9 @@ void conv2d_nhwc_bwd_data_winograd__avx2(const float* dy, const float* w, float*
 void conv2d_nhwc_fwd_winograd4__avx2(const float* x, const float* w, const float* b, float* y, const Conv2dShape& s);
 // conv2d_winograd.cpp: the tiles per chunk set by set_winograd_chunk_tiles (0: automatic)
 int64_t winograd_chunk_tiles_forced();
+// Tiles per chunk for xi_count transformed positions: the forced count, else so that V
+// (xi x chunk x C) and M (xi x chunk x OC) stay near 4 MiB each; at least 16, at most `tiles`.
+int64_t winograd_chunk(int64_t tiles, int C, int OC, int xi_count);
 
 // The Winograd transform of the kernel w:(3,3,C,OC) made by `transform` (xi_count x C x OC
 // floats: 16 for F(2x2), 36 for F(4x4)), from a process-wide cache. An entry keeps a copy of the

@@ -171,10 +171,7 @@ void transform_output(const float* M, const Geometry& g, int64_t t0, int64_t nt,
 void conv2d_nhwc_fwd_winograd4__avx2(const float* x, const float* w, const float* b, float* y, const Conv2dShape& s) {
   const Geometry g{s.N, s.H, s.W, s.C, s.pad_top, s.pad_left, s.OC, s.OH, s.OW};
   const float* U = winograd_kernel_transform(kXi, w, s.C, s.OC, transform_kernel);
-  const int64_t T = g.tiles(), forced = winograd_chunk_tiles_forced();
-  // V (36 x chunk x C) and M (36 x chunk x OC) near 4 MiB each, as F(2x2)'s.
-  const int64_t chunk = forced > 0 ? std::min(forced, T)
-                                   : std::min(std::max<int64_t>((int64_t(1) << 20) / (kXi * std::max(g.C, g.OC)), 16), T);
+  const int64_t T = g.tiles(), chunk = winograd_chunk(T, g.C, g.OC, kXi);
   float* V = thread_scratch(ScratchSlot::winograd_v, kXi * chunk * g.C);
   float* M = thread_scratch(ScratchSlot::winograd_m, kXi * chunk * g.OC);
   float* zeros = thread_scratch(ScratchSlot::winograd_zeros, g.C);

@@ -170,20 +170,12 @@ void transform_output(const float* M, const Geometry& g, int64_t t0, int64_t nt,
   }
 }
 
-int64_t chunk_tiles(const Geometry& g) {
-  const int64_t forced = winograd_chunk_tiles_forced();
-  if (forced > 0) return std::min(forced, g.tiles());
-  // V (16 x chunk x C) and M (16 x chunk x OC) near 4 MiB each.
-  const int64_t widest = std::max(g.C, g.OC);
-  return std::min(std::max<int64_t>((int64_t(1) << 20) / (16 * widest), 16), g.tiles());
-}
-
 // y = conv(x, U) as above; U: 16 x (C, OC), or with `rotated`, the forward transform of the
 // kernel whose input gradient this is: 16 x (OC, C) = 16 x (g.OC, g.C), read transposed and with
 // its 4x4 index permuted (see conv2d_nhwc_bwd_data_winograd).
 void winograd_run(const float* x, const float* U, const float* bias, float* y, const Geometry& g, bool accumulate,
                   bool rotated) {
-  const int64_t T = g.tiles(), chunk = chunk_tiles(g);
+  const int64_t T = g.tiles(), chunk = winograd_chunk(T, g.C, g.OC, 16);
   float* V = thread_scratch(ScratchSlot::winograd_v, 16 * chunk * g.C);
   float* M = thread_scratch(ScratchSlot::winograd_m, 16 * chunk * g.OC);
   float* zeros = thread_scratch(ScratchSlot::winograd_zeros, g.C);
