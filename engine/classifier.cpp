@@ -21,19 +21,29 @@ int score_layer(const Model& m, bool* drop_softmax) {
   return *drop_softmax ? j : int(m.layers.size()) - 1;
 }
 
+void check_scores(const Model& m, const Var& y) {
+  if (y.shape().rank() != 2)
+    throw std::invalid_argument("model '" + m.name + "' ends in layer '" + m.layers.back().name + "' with output " +
+                                y.shape().str() + ", not class scores (N, K) (for VGG16 use the file with the top)");
+}
+
 }  // namespace
 
 Var class_scores_from(const Model& m, const Var& h, int first) {
   bool drop_softmax = false;
   const int last = score_layer(m, &drop_softmax);
   const Var y = m.forward_from(h, first, last, drop_softmax);
-  if (y.shape().rank() != 2)
-    throw std::invalid_argument("model '" + m.name + "' ends in layer '" + m.layers.back().name + "' with output " +
-                                y.shape().str() + ", not class scores (N, K) (for VGG16 use the file with the top)");
+  check_scores(m, y);
   return y;
 }
 
-Var class_scores(const Model& m, const Var& x) { return class_scores_from(m, x, 1); }
+Var class_scores(const Model& m, const Var& x, const LayerHook& hook) {
+  bool drop_softmax = false;
+  const int last = score_layer(m, &drop_softmax);
+  const Var y = m.forward(x, last, drop_softmax, hook);
+  check_scores(m, y);
+  return y;
+}
 
 int num_classes(const Model& m) {
   const Shape& s = m.layers.back().output_shape;

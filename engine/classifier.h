@@ -16,8 +16,10 @@ namespace convis {
 // The scores attributions explain, (N, K): the model's logits, or the input of its final softmax
 // (the gradient of a probability also depends on every other class). Throws when the model does
 // not end in class scores (e.g. VGG16 without its top). Records on the tape like any op.
-Var class_scores(const Model& m, const Var& x);
-// As class_scores, starting from h, the output of layer first - 1 (Grad-CAM's layer).
+// hook sees (and may replace) each layer's output on the way (Model::forward).
+Var class_scores(const Model& m, const Var& x, const LayerHook& hook = {});
+// As class_scores, starting from h, the output of layer first - 1, which must be a cut of the
+// graph (Model::forward_from).
 Var class_scores_from(const Model& m, const Var& h, int first);
 // K, from the last layer's output shape; throws as class_scores does.
 int num_classes(const Model& m);

@@ -7,151 +7,34 @@
 #include <random>
 #include <stdexcept>
 
+#include "engine/model_layers.h"
 #include "engine/ops.h"
 
 namespace convis {
 
-const char* activation_name(Activation a) {
-  switch (a) {
-    case Activation::linear: return "linear";
-    case Activation::relu: return "relu";
-    case Activation::softmax: return "softmax";
-    case Activation::sigmoid: return "sigmoid";
-    case Activation::tanh: return "tanh";
-  }
-  return "linear";
-}
-
-Activation parse_activation(const std::string& name, const std::string& layer) {
-  if (name == "linear" || name.empty()) return Activation::linear;
-  if (name == "relu") return Activation::relu;
-  if (name == "softmax") return Activation::softmax;
-  if (name == "sigmoid") return Activation::sigmoid;
-  if (name == "tanh") return Activation::tanh;
-  throw std::invalid_argument("layer '" + layer + "': activation '" + name +
-                              "' is not supported (supported: linear, relu, softmax, sigmoid, tanh)");
-}
-
-std::vector<Shape> Layer::expected_weight_shapes(const Shape& in) const {
-  const int64_t c = in.rank() ? in[in.rank() - 1] : 0;
-  switch (type) {
-    case LayerType::conv2d:
-      if (use_bias) return {Shape{kernel_h, kernel_w, c, filters}, Shape{filters}};
-      return {Shape{kernel_h, kernel_w, c, filters}};
-    case LayerType::dense:
-      if (use_bias) return {Shape{c, units}, Shape{units}};
-      return {Shape{c, units}};
-    case LayerType::batch_norm: {
-      std::vector<Shape> s;
-      if (bn_scale) s.push_back(Shape{c});
-      if (bn_center) s.push_back(Shape{c});
-      s.push_back(Shape{c});
-      s.push_back(Shape{c});
-      return s;
-    }
-    default: return {};
-  }
-}
-
-int64_t Layer::param_count() const {
-  int64_t n = 0;
-  for (const Var& w : weights) n += w.value().numel();
-  return n;
-}
-
-int64_t Layer::non_trainable_count() const {
-  if (type != LayerType::batch_norm || weights.size() < 2) return 0;
-  // moving_mean and moving_variance are always the last two.
-  return weights[weights.size() - 1].value().numel() + weights[weights.size() - 2].value().numel();
-}
-
 namespace {
 
-Shape layer_output_shape(const Layer& l, const Shape& in) {
-  const std::string where = "layer '" + l.name + "' (" + l.class_name + ")";
-  auto need_rank = [&](int r) {
-    if (in.rank() != r)
-      throw std::invalid_argument(where + ": input shape " + in.str() + " has rank " + std::to_string(in.rank()) +
-                                  ", expected " + std::to_string(r) + (r == 3 ? " (H, W, C)" : " (features,)"));
-  };
-  switch (l.type) {
-    case LayerType::input: return in;
-    case LayerType::conv2d:
-    case LayerType::max_pool2d:
-    case LayerType::avg_pool2d: {
-      need_rank(3);
-      try {
-        const AxisWindow h = window_along_axis(int(in[0]), l.kernel_h, l.stride_h, l.padding, "height");
-        const AxisWindow w = window_along_axis(int(in[1]), l.kernel_w, l.stride_w, l.padding, "width");
-        return Shape{h.out, w.out, l.type == LayerType::conv2d ? int64_t(l.filters) : in[2]};
-      } catch (const std::invalid_argument& e) {
-        throw std::invalid_argument(where + " on input " + in.str() + ": " + e.what());
-      }
-    }
-    case LayerType::global_avg_pool2d:
-    case LayerType::global_max_pool2d: need_rank(3); return Shape{in[2]};
-    case LayerType::dense: need_rank(1); return Shape{l.units};
-    case LayerType::flatten: return Shape{in.numel()};
-    default: return in;  // dropout, batch_norm, activation, leaky_relu keep the shape
-  }
-}
-
-// What a loadable model may declare. Larger values are no model anyone trains; refusing them at
-// build keeps every size computed from them (weights, im2col buffers, outputs) small and exact.
-constexpr int kMaxSide = 16384, kMaxChannels = 65536, kMaxKernel = 1024, kMaxUnits = 1 << 24;
+// What a loadable model may declare (the per-layer limits are in engine/model_layers.cpp).
+constexpr int kMaxSide = 16384, kMaxChannels = 65536;
 constexpr int64_t kMaxActivation = int64_t(1) << 31;  // values of one layer's output per sample
 
-void check_parameters(const Layer& l, const Shape& in) {
-  const std::string where = "layer '" + l.name + "' (" + l.class_name + ")";
-  auto need = [&](const char* what, int64_t v, int64_t lo, int64_t hi) {
-    if (v < lo || v > hi)
-      throw std::invalid_argument(where + ": " + what + " is " + std::to_string(v) + ", expected " + std::to_string(lo) +
-                                  ".." + std::to_string(hi));
-  };
-  const int64_t c = in.rank() ? in[in.rank() - 1] : 0;
-  switch (l.type) {
-    case LayerType::conv2d:
-      need("filters", l.filters, 1, kMaxChannels);
-      need("input channels", c, 1, kMaxChannels);
-      [[fallthrough]];
-    case LayerType::max_pool2d:
-    case LayerType::avg_pool2d:
-      need("kernel height", l.kernel_h, 1, kMaxKernel);
-      need("kernel width", l.kernel_w, 1, kMaxKernel);
-      need("stride height", l.stride_h, 1, kMaxKernel);
-      need("stride width", l.stride_w, 1, kMaxKernel);
-      break;
-    case LayerType::dense:
-      need("units", l.units, 1, kMaxUnits);
-      if (in.rank() == 1) need("input features", c, 1, kMaxActivation);
-      break;
-    case LayerType::batch_norm:
-      if (!(l.epsilon >= 0.f && l.epsilon < 1e6f))
-        throw std::invalid_argument(where + ": epsilon " + std::to_string(l.epsilon) + " is not in [0, 1e6)");
-      break;
-    case LayerType::dropout:
-      if (!(l.dropout_rate >= 0.f && l.dropout_rate < 1.f))
-        throw std::invalid_argument(where + ": rate " + std::to_string(l.dropout_rate) + " is not in [0, 1)");
-      break;
-    case LayerType::leaky_relu:
-      if (!(l.alpha > -1e6f && l.alpha < 1e6f)) throw std::invalid_argument(where + ": alpha is not a finite number");
-      break;
-    default: break;
-  }
-}
-
-Var activate(const Var& y, Activation a) {
-  switch (a) {
-    case Activation::linear: return y;
-    case Activation::relu: return relu(y);
-    case Activation::softmax: return softmax(y);
-    case Activation::sigmoid: return sigmoid(y);
-    case Activation::tanh: return convis::tanh(y);
-  }
-  return y;
-}
-
 }  // namespace
+
+const Shape& Model::input_shape(int i) const {
+  return i <= 0 ? layers[0].output_shape : layers[size_t(inputs_of(i).at(0))].output_shape;
+}
+
+std::vector<int> Model::inputs_of(int i) const {
+  if (i <= 0) return {};
+  const Layer& l = layers[size_t(i)];
+  return l.inputs.empty() ? std::vector<int>{i - 1} : l.inputs;
+}
+
+bool Model::is_chain() const {
+  for (size_t i = 1; i < layers.size(); ++i)
+    if (!layers[i].inputs.empty() && !(layers[i].inputs.size() == 1 && layers[i].inputs[0] == int(i) - 1)) return false;
+  return true;
+}
 
 void Model::build(int h, int w) {
   if (layers.empty() || layers[0].type != LayerType::input)
@@ -169,26 +52,35 @@ void Model::build(int h, int w) {
   if (input_c < 1 || input_c > kMaxChannels)
     throw std::invalid_argument("model '" + name + "': input has " + std::to_string(input_c) + " channels, expected 1.." +
                                 std::to_string(kMaxChannels));
-  Shape s{h, w, input_c};
-  for (Layer& l : layers) {
-    check_parameters(l, s);
-    const Shape out = layer_output_shape(l, s);
+  layers[0].output_shape = Shape{h, w, input_c};
+  for (size_t i = 1; i < layers.size(); ++i) {
+    Layer& l = layers[i];
+    if (l.type == LayerType::input)
+      throw std::invalid_argument("model '" + name + "': layer '" + l.name + "' is a second InputLayer");
+    std::vector<Shape> ins;
+    for (int j : inputs_of(int(i))) {
+      if (j < 0 || j >= int(i))
+        throw std::invalid_argument("layer '" + l.name + "' reads layer " + std::to_string(j) +
+                                    ", which does not come before it");
+      ins.push_back(layers[size_t(j)].output_shape);
+    }
+    const Shape out = layer_output_shape(l, ins);
     if (out.numel() < 1 || out.numel() > kMaxActivation)
-      throw std::invalid_argument("layer '" + l.name + "' (" + l.class_name + ") on input " + s.str() + " has output " +
-                                  out.str() + ", expected 1.." + std::to_string(kMaxActivation) + " values per sample");
+      throw std::invalid_argument("layer '" + l.name + "' (" + l.class_name + ") on input " + ins[0].str() +
+                                  " has output " + out.str() + ", expected 1.." + std::to_string(kMaxActivation) +
+                                  " values per sample");
     if (!l.weights.empty()) {
-      const std::vector<Shape> want = l.expected_weight_shapes(s);
+      const std::vector<Shape> want = l.expected_weight_shapes(ins[0]);
       if (want.size() != l.weights.size())
         throw std::invalid_argument("layer '" + l.name + "' has " + std::to_string(l.weights.size()) +
                                     " weights, expected " + std::to_string(want.size()));
-      for (size_t i = 0; i < want.size(); ++i)
-        if (l.weights[i].shape() != want[i])
-          throw std::invalid_argument("layer '" + l.name + "' " + l.weight_names[i] + " is " +
-                                      l.weights[i].shape().str() + ", expected " + want[i].str() + " for input " +
-                                      s.str());
+      for (size_t k = 0; k < want.size(); ++k)
+        if (l.weights[k].shape() != want[k])
+          throw std::invalid_argument("layer '" + l.name + "' " + l.weight_names[k] + " is " +
+                                      l.weights[k].shape().str() + ", expected " + want[k].str() + " for input " +
+                                      ins[0].str());
     }
     l.output_shape = out;
-    s = out;
   }
   built_h_ = h;
   built_w_ = w;
@@ -208,7 +100,7 @@ std::vector<std::string> Model::layer_names() const {
   return n;
 }
 
-Var Model::forward(const Var& x, int last, bool pre_activation) const {
+Var Model::forward(const Var& x, int last, bool pre_activation, const LayerHook& hook) const {
   if (last < 0) last = int(layers.size()) - 1;
   if (last >= int(layers.size()))
     throw std::invalid_argument("forward: layer index " + std::to_string(last) + " out of range");
@@ -216,7 +108,7 @@ Var Model::forward(const Var& x, int last, bool pre_activation) const {
   if (xs.rank() != 4 || xs[3] != input_c)
     throw std::invalid_argument("model '" + name + "': input has shape " + xs.str() + ", expected (N, H, W, " +
                                 std::to_string(input_c) + ")");
-  return forward_from(x, 1, last, pre_activation);
+  return run(0, x, last, pre_activation, hook);
 }
 
 Var Model::forward_from(const Var& x, int first, int last, bool pre_activation) const {
@@ -224,54 +116,51 @@ Var Model::forward_from(const Var& x, int first, int last, bool pre_activation) 
   if (last >= int(layers.size()) || first < 1 || first > last + 1)
     throw std::invalid_argument("forward_from: layers " + std::to_string(first) + ".." + std::to_string(last) +
                                 " out of range 1.." + std::to_string(layers.size() - 1));
-  Var h = x;
-  for (int i = first; i <= last; ++i) {
-    const Layer& l = layers[size_t(i)];
-    const bool act = !(pre_activation && i == last);
-    const Var bias = l.use_bias && l.weights.size() > 1 ? l.weights[1] : Var();
-    switch (l.type) {
-      case LayerType::input: break;
-      case LayerType::conv2d: {
-        const bool fuse = act && l.activation == Activation::relu;
-        h = conv2d(h, l.weights.at(0), bias, l.stride_h, l.stride_w, l.padding, fuse);
-        if (act && !fuse) h = activate(h, l.activation);
-        break;
-      }
-      case LayerType::dense: {
-        if (h.shape().rank() != 2)
-          throw std::invalid_argument("layer '" + l.name + "' (Dense) needs a flat input, got " + h.shape().str());
-        const bool fuse = act && l.activation == Activation::relu;
-        h = dense(h, l.weights.at(0), bias, fuse);
-        if (act && !fuse) h = activate(h, l.activation);
-        break;
-      }
-      case LayerType::max_pool2d:
-        h = max_pool2d(h, l.kernel_h, l.kernel_w, l.stride_h, l.stride_w, l.padding);
-        break;
-      case LayerType::avg_pool2d:
-        h = avg_pool2d(h, l.kernel_h, l.kernel_w, l.stride_h, l.stride_w, l.padding);
-        break;
-      case LayerType::global_avg_pool2d: h = global_avg_pool2d(h); break;
-      case LayerType::global_max_pool2d: h = global_max_pool2d(h); break;
-      case LayerType::flatten: h = flatten(h); break;
-      case LayerType::dropout: break;  // identity at inference
-      case LayerType::batch_norm: {
-        const int64_t c = h.shape()[h.shape().rank() - 1];
-        size_t k = 0;
-        const Var gamma = l.bn_scale ? l.weights.at(k++) : Var::constant(Tensor::full({c}, 1.f));
-        const Var beta = l.bn_center ? l.weights.at(k++) : Var::constant(Tensor::zeros({c}));
-        h = batch_norm_inference(h, gamma, beta, l.weights.at(k), l.weights.at(k + 1), l.epsilon);
-        break;
-      }
-      case LayerType::activation:
-        if (act) h = activate(h, l.activation);
-        break;
-      case LayerType::leaky_relu:
-        if (act) h = leaky_relu(h, l.alpha);
-        break;
+  return run(first - 1, x, last, pre_activation, {});
+}
+
+// The graph walk. h is the output of layer `cut`; layer `last` and those of its ancestors after
+// the cut run in index order (a topological order), each reading its inputs' outputs, which are
+// dropped as soon as their last reader has run: peak memory is the widest set of live branches
+// (a few activations in ResNet), not every layer's output. The tape, when recording, keeps what
+// the backward pass needs on its own.
+Var Model::run(int cut, const Var& h, int last, bool pre_activation, const LayerHook& hook) const {
+  if (last == cut) {
+    Var out = h;
+    if (hook) hook(cut, out);
+    return out;
+  }
+  std::vector<char> needed(size_t(last) + 1, 0);
+  std::vector<int> readers(size_t(last) + 1, 0);  // needed layers that still have to read each output
+  needed[size_t(last)] = 1;
+  for (int i = last; i > cut; --i) {
+    if (!needed[size_t(i)]) continue;
+    for (int j : inputs_of(i)) {
+      if (j < cut)
+        throw std::invalid_argument("layer '" + layers[size_t(i)].name + "' reads layer '" + layers[size_t(j)].name +
+                                    "', which comes before layer '" + layers[size_t(cut)].name +
+                                    "': that layer's output alone does not determine layer '" +
+                                    layers[size_t(last)].name + "'");
+      needed[size_t(j)] = 1;
+      ++readers[size_t(j)];
     }
   }
-  return h;
+  std::vector<Var> out(size_t(last) + 1);
+  out[size_t(cut)] = h;
+  if (hook) hook(cut, out[size_t(cut)]);
+  std::vector<Var> ins;
+  for (int i = cut + 1; i <= last; ++i) {
+    if (!needed[size_t(i)]) continue;
+    ins.clear();
+    const std::vector<int> from = inputs_of(i);
+    for (int j : from) ins.push_back(out[size_t(j)]);
+    out[size_t(i)] = apply_layer(layers[size_t(i)], ins, !(pre_activation && i == last));
+    ins.clear();
+    for (int j : from)
+      if (--readers[size_t(j)] == 0) out[size_t(j)] = Var();
+    if (hook) hook(i, out[size_t(i)]);
+  }
+  return out[size_t(last)];
 }
 
 bool Model::can_select_channels(int last, bool pre_activation) const {
@@ -287,7 +176,7 @@ Var Model::forward_channels(const Var& x, int last, const std::vector<int>& chan
   if (!can_select_channels(last, pre_activation))
     throw std::invalid_argument("forward_channels: layer " + std::to_string(last) +
                                 " is not a Conv2D with a linear or ReLU activation");
-  const Var h = forward(x, last - 1);  // layers 1..last-1 (last - 1 == 0: x itself)
+  const Var h = forward(x, inputs_of(last).at(0));  // its input's output (0: x itself)
   const Layer& l = layers[size_t(last)];
   const Var bias = l.use_bias && l.weights.size() > 1 ? l.weights[1] : Var();
   const bool relu = !pre_activation && l.activation == Activation::relu;
@@ -362,38 +251,47 @@ std::string Model::summary() const {
 
 namespace {
 
-// Fills every layer's weights given the per-sample input shape of the model, with `kernel`
-// drawing each kernel from (fan_in, fan_out).
+// Fills every layer's weights for the shapes of its input, with `kernel` drawing each kernel from
+// (fan_in, fan_out). Conv (KH,KW,C,OC): fan_in = KH*KW*C, fan_out = KH*KW*OC; Dense (in,out). A
+// depthwise kernel (KH,KW,C,M) has fan_in KH*KW and fan_out KH*KW*M: each output reads one input
+// channel (Keras' VarianceScaling counts C in too, which makes random depthwise outputs vanish).
 template <class KernelInit>
 void init_weights(Model& m, KernelInit kernel) {
   if (!m.built_h()) m.build();
-  Shape s{m.built_h(), m.built_w(), m.input_c};
-  for (Layer& l : m.layers) {
-    const std::vector<Shape> shapes = l.expected_weight_shapes(s);
+  for (size_t i = 0; i < m.layers.size(); ++i) {
+    Layer& l = m.layers[i];
+    const std::vector<Shape> shapes = l.expected_weight_shapes(m.input_shape(int(i)));
     l.weights.clear();
     l.weight_names.clear();
-    if (l.type == LayerType::batch_norm) {
-      if (l.bn_scale) { l.weights.push_back(Var::param(Tensor::full(shapes[0], 1.f))); l.weight_names.push_back("gamma:0"); }
-      if (l.bn_center) { l.weights.push_back(Var::param(Tensor::zeros(shapes[0]))); l.weight_names.push_back("beta:0"); }
-      l.weights.push_back(Var::constant(Tensor::zeros(shapes[0])));
-      l.weight_names.push_back("moving_mean:0");
-      l.weights.push_back(Var::constant(Tensor::full(shapes[0], 1.f)));
-      l.weight_names.push_back("moving_variance:0");
-    } else if (!shapes.empty()) {
-      const Shape& ks = shapes[0];
-      // Conv (KH,KW,C,OC): fan_in = KH*KW*C, fan_out = KH*KW*OC. Dense (in,out).
+    auto add = [&](Var v, const char* name) {
+      l.weights.push_back(std::move(v));
+      l.weight_names.push_back(name);
+    };
+    auto draw = [&](const Shape& ks, bool depthwise) {
       const int64_t receptive = ks.rank() == 4 ? ks[0] * ks[1] : 1;
-      const int64_t fan_in = receptive * ks[ks.rank() - 2], fan_out = receptive * ks[ks.rank() - 1];
+      const int64_t fan_in = receptive * (depthwise ? 1 : ks[ks.rank() - 2]), fan_out = receptive * ks[ks.rank() - 1];
       Tensor k(ks);
       kernel(k, fan_in, fan_out);
-      l.weights.push_back(Var::param(k));
-      l.weight_names.push_back("kernel:0");
-      if (shapes.size() > 1) {
-        l.weights.push_back(Var::param(Tensor::zeros(shapes[1])));
-        l.weight_names.push_back("bias:0");
-      }
+      return Var::param(k);
+    };
+    if (l.type == LayerType::batch_norm) {
+      if (l.bn_scale) add(Var::param(Tensor::full(shapes[0], 1.f)), "gamma:0");
+      if (l.bn_center) add(Var::param(Tensor::zeros(shapes[0])), "beta:0");
+      add(Var::constant(Tensor::zeros(shapes[0])), "moving_mean:0");
+      add(Var::constant(Tensor::full(shapes[0], 1.f)), "moving_variance:0");
+    } else if (l.type == LayerType::normalization) {
+      add(Var::constant(Tensor::zeros(shapes[0])), "mean:0");
+      add(Var::constant(Tensor::full(shapes[1], 1.f)), "variance:0");
+      add(Var::constant(Tensor::zeros(shapes[2])), "count:0");
+    } else if (l.type == LayerType::depthwise_conv2d || l.type == LayerType::separable_conv2d) {
+      add(draw(shapes[0], true), "depthwise_kernel:0");
+      size_t k = 1;
+      if (l.type == LayerType::separable_conv2d) add(draw(shapes[k++], false), "pointwise_kernel:0");
+      if (shapes.size() > k) add(Var::param(Tensor::zeros(shapes[k])), "bias:0");
+    } else if (!shapes.empty()) {
+      add(draw(shapes[0], false), "kernel:0");
+      if (shapes.size() > 1) add(Var::param(Tensor::zeros(shapes[1])), "bias:0");
     }
-    s = l.output_shape;
   }
 }
 

@@ -2,6 +2,8 @@
 // convis read back. The reader, with its checks against hostile files, is model_config.cpp.
 #include "engine/model_config.h"
 
+#include <stdexcept>
+
 #include <nlohmann/json.hpp>
 
 namespace convis {
@@ -89,6 +91,8 @@ json layer_to_json(const Layer& l, const Model& m) {
       }
       break;
     case LayerType::leaky_relu: cfg["alpha"] = l.alpha; break;
+    default:
+      throw std::invalid_argument("model_config: layer '" + l.name + "' (" + l.class_name + ") cannot be written yet");
   }
   return json{{"class_name", l.class_name}, {"config", cfg}};
 }

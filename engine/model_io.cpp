@@ -76,10 +76,9 @@ namespace {
 // Throws naming the file, the layer and both shapes. Assigns the weights unless `declared`.
 void match_weights(Model& m, const KerasFile& f, bool declared) {
   if (!m.built_h()) m.build();
-  Shape in{m.built_h(), m.built_w(), m.input_c};
-  for (Layer& l : m.layers) {
-    const std::vector<Shape> want = l.expected_weight_shapes(in);
-    in = l.output_shape;
+  for (size_t i = 0; i < m.layers.size(); ++i) {
+    Layer& l = m.layers[i];
+    const std::vector<Shape> want = l.expected_weight_shapes(m.input_shape(int(i)));
     if (want.empty()) continue;
     const LayerWeights* lw = f.find(l.name);
     if (!lw) throw std::invalid_argument("weights file '" + f.path + "': no weights for layer '" + l.name + "'");

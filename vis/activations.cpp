@@ -40,12 +40,10 @@ std::vector<Tensor> layer_outputs(const Model& m, const Tensor& x, int last, con
   std::vector<Tensor> outs(m.layers.size());
   if (kept(0)) outs[0] = x;
   NoGrad no_grad;
-  Var h = Var::constant(x);
-  for (int i = 1; i <= last; ++i) {
-    // forward() checks the input's shape; later layers continue from the previous output.
-    h = i == 1 ? m.forward(h, 1) : m.forward_from(h, i, i);
-    if (kept(i)) outs[size_t(i)] = h.value();
-  }
+  // One forward pass over last's ancestors; the hook keeps the outputs asked for.
+  m.forward(Var::constant(x), last, false, [&](int i, Var& out) {
+    if (i > 0 && kept(i)) outs[size_t(i)] = out.value();
+  });
   return outs;
 }
 

@@ -26,8 +26,9 @@ ActivationNorm parse_activation_norm(const std::string& name);  // "keras" | "mi
 // is 128 everywhere.
 void keras_display_values(const float* x, int64_t n, int64_t stride, float* out);
 
-// Outputs of layers 0..last for one input x:(1,H,W,C), computed once under NoGrad (layer 0 is
-// the input itself). Entries for layers not in `keep` (when given) are left empty to save memory.
+// Outputs of layer last and its ancestors for one input x:(1,H,W,C), computed once under NoGrad
+// (layer 0 is the input itself). Entries for other layers, and for layers not in `keep` (when
+// given), are left empty to save memory.
 std::vector<Tensor> layer_outputs(const Model& m, const Tensor& x, int last, const std::vector<int>& keep = {});
 
 struct ActivationOptions {

@@ -188,20 +188,25 @@ Tensor grad_cam(const Model& m, const Tensor& x, int cls, int layer, bool plus_p
   check_class(m, cls);
   if (layer < 1 || layer >= int(m.layers.size()) || !m.layers[size_t(layer)].has_spatial_output())
     throw std::invalid_argument("grad_cam: layer index " + std::to_string(layer) + " has no spatial output");
-  // A as a leaf: the forward pass up to the layer records nothing, the rest is differentiated.
-  Tensor A;
-  {
-    NoGrad no_grad;
-    A = m.forward(Var::constant(x), layer).value();
-  }
-  const Var a = Var::param(A);
+  // A as a leaf: the layer's output is replaced by a parameter holding its value, so the score is
+  // differentiated with respect to it and nothing before it (which, with the model's frozen
+  // weights and a constant x, records nothing). In a graph this holds at any layer: the paths
+  // around it (a residual skip) start before it and do not depend on A.
+  Var a;
   Var s;
   try {
-    s = class_scores_from(m, a, layer + 1);
+    s = class_scores(m, Var::constant(x), [&](int i, Var& out) {
+      if (i == layer) out = a = Var::param(out.value());
+    });
   } catch (...) {
     Tape::current().clear();
     throw;
   }
+  if (!a.defined()) {
+    Tape::current().clear();
+    throw std::invalid_argument("grad_cam: layer '" + m.layers[size_t(layer)].name + "' does not lead to the class scores");
+  }
+  const Tensor A = a.value();
   const Tensor G = backward_class(s, cls, a, false);
 
   // A, G: (1, h, w, K)

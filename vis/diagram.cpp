@@ -44,7 +44,23 @@ Rgb type_colour(LayerType t) {
     case LayerType::dropout: return {200, 200, 200};
     case LayerType::batch_norm: return {232, 196, 70};
     case LayerType::activation:
+    case LayerType::relu:
     case LayerType::leaky_relu: return {80, 184, 184};
+    case LayerType::depthwise_conv2d:
+    case LayerType::separable_conv2d: return {112, 164, 226};
+    case LayerType::add:
+    case LayerType::subtract:
+    case LayerType::multiply:
+    case LayerType::average:
+    case LayerType::maximum:
+    case LayerType::concatenate: return {214, 120, 170};
+    case LayerType::upsampling2d:
+    case LayerType::zero_padding2d:
+    case LayerType::cropping2d:
+    case LayerType::reshape:
+    case LayerType::permute: return {168, 150, 120};
+    case LayerType::rescaling:
+    case LayerType::normalization: return {232, 196, 70};
   }
   return {128, 128, 128};
 }

@@ -57,6 +57,7 @@ bool activate_one(Activation a, double x, double& y, std::string& formula) {
       formula = "tanh(" + num(x, 6) + ") = " + num(y, 6);
       return true;
     case Activation::softmax: return false;  // needs every channel, not one value
+    default: return false;                   // the explain tutorial covers the four above
   }
   return false;
 }
