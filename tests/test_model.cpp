@@ -149,8 +149,8 @@ TEST_CASE("model_config: unsupported things are clear errors naming the layer an
   CHECK(error_of([] {
     model_from_config(R"({"class_name": "Sequential", "config": {"layers": [
       {"class_name": "InputLayer", "config": {"batch_input_shape": [null, 8, 8, 1], "name": "i"}},
-      {"class_name": "Conv2D", "config": {"name": "c", "filters": 1, "kernel_size": [3, 3], "activation": "elu"}}]}})");
-  }).find("layer 'c': activation 'elu' is not supported") != std::string::npos);
+      {"class_name": "Conv2D", "config": {"name": "c", "filters": 1, "kernel_size": [3, 3], "activation": "exponential"}}]}})");
+  }).find("layer 'c': activation 'exponential' is not supported") != std::string::npos);
   CHECK(error_of([] { model_from_config("{not json"); }).find("not valid JSON") != std::string::npos);
   Model m = vgg16(false);
   CHECK(error_of([&] { m.layer_index("block9_conv1"); }).find("valid names: input_1, block1_conv1") !=
