@@ -230,17 +230,28 @@ std::string pad_to(std::string s, size_t width) {
 
 }  // namespace
 
-// Keras 2's print_summary for a sequential-like model: columns end at 29, 55 and 65 characters.
+// Keras 2's print_summary: for a sequential-like model columns end at 29, 55 and 65 characters;
+// for a graph at 32, 53, 65 and 98, with a "Connected to" column listing each layer's inputs as
+// Keras does ('conv1_relu[0][0]', one per line).
 std::string Model::summary() const {
-  const std::string rule(65, '_'), double_rule(65, '=');
+  const bool graph = !is_chain();
+  const size_t width = graph ? 98 : 65, c1 = graph ? 32 : 29, c2 = graph ? 21 : 26, c3 = graph ? 12 : 10;
+  const std::string rule(width, '_'), double_rule(width, '=');
   std::string out = "Model: \"" + name + "\"\n" + rule + "\n";
-  out += pad_to(" Layer (type)", 29) + pad_to("Output Shape", 26) + pad_to("Param #", 10) + "\n" + double_rule + "\n";
+  out += pad_to(" Layer (type)", c1) + pad_to("Output Shape", c2) + pad_to("Param #", c3) +
+         (graph ? "Connected to" : "") + "\n" + double_rule + "\n";
   for (size_t i = 0; i < layers.size(); ++i) {
     const Layer& l = layers[i];
-    out += pad_to(" " + l.name + " (" + l.class_name + ")", 29) +
-           pad_to(built_h_ ? keras_shape(l.output_shape, l.type == LayerType::input) : "?", 26) +
-           pad_to(std::to_string(l.param_count()), 10) + "\n";
-    out += (i + 1 < layers.size() ? std::string(65, ' ') : double_rule) + "\n";
+    const std::vector<int> from = inputs_of(int(i));
+    auto connection = [&](size_t k) {
+      const std::string n = "'" + layers[size_t(from[k])].name + "[0][0]'";
+      return (k == 0 ? "[" : " ") + n + (k + 1 == from.size() ? "]" : ",");
+    };
+    out += pad_to(" " + l.name + " (" + l.class_name + ")", c1) +
+           pad_to(built_h_ ? keras_shape(l.output_shape, l.type == LayerType::input) : "?", c2) +
+           pad_to(std::to_string(l.param_count()), c3) + (graph ? (from.empty() ? "[]" : connection(0)) : "") + "\n";
+    for (size_t k = 1; graph && k < from.size(); ++k) out += std::string(c1 + c2 + c3, ' ') + connection(k) + "\n";
+    out += (i + 1 < layers.size() ? std::string(width, ' ') : double_rule) + "\n";
   }
   const int64_t total = param_count(), frozen = non_trainable_count();
   out += "Total params: " + with_commas(total) + "\n";

@@ -38,20 +38,37 @@ void keras3_sources(const json& args, const std::string& layer, std::vector<std:
   }
 }
 
-// The layers a functional-model layer reads from, in either Keras 2 or Keras 3 form.
-std::vector<std::string> inbound_names(const json& layer, const std::string& name) {
+// One inbound node's source layer names (Keras 2: [["prev", 0, 0, {}], ...]; Keras 3: the
+// __keras_tensor__ objects in its args).
+std::vector<std::string> node_sources(const json& node, const std::string& name) {
   std::vector<std::string> names;
-  const json* nodes = field(layer, "inbound_nodes");
-  if (!nodes || !nodes->is_array()) return names;
-  for (const json& node : *nodes) {
-    if (node.is_array()) {  // Keras 2: [["prev", 0, 0, {}], ...]
-      for (const json& t : node)
-        if (t.is_array() && !t.empty() && t[0].is_string()) names.push_back(t[0].get<std::string>());
-    } else if (const json* args = field(node, "args")) {  // Keras 3
-      keras3_sources(*args, name, names);
+  if (node.is_array()) {
+    for (const json& t : node) {
+      if (!t.is_array() || t.empty() || !t[0].is_string())
+        throw std::invalid_argument("model_config: layer '" + shown(name) + "' has an inbound tensor " + shown(t) +
+                                    ", expected [\"layer\", 0, 0, {}]");
+      int tensor = 0;
+      if (t.size() > 2 && !(int_in(t[2], 0, 0, tensor)))
+        throw std::invalid_argument("model_config: layer '" + shown(name) + "' reads output " + shown(t[2]) + " of '" +
+                                    shown(t[0].get<std::string>()) + "'; convis supports single-output layers only");
+      names.push_back(t[0].get<std::string>());
     }
+  } else if (const json* args = field(node, "args")) {
+    keras3_sources(*args, name, names);
   }
   return names;
+}
+
+// The layers a functional-model layer reads from. A layer called more than once (a shared layer,
+// several inbound nodes) is refused: each layer of a convis graph has one set of inputs.
+std::vector<std::string> inbound_names(const json& layer, const std::string& name) {
+  const json* nodes = field(layer, "inbound_nodes");
+  if (!nodes || !nodes->is_array() || nodes->empty()) return {};
+  if (nodes->size() > 1)
+    throw std::invalid_argument("model_config: layer '" + shown(name) + "' is called " +
+                                std::to_string(nodes->size()) + " times (a shared layer); convis needs each layer "
+                                "called once");
+  return node_sources((*nodes)[0], name);
 }
 
 std::string endpoint_name(const json* list, const char* what) {
@@ -71,72 +88,150 @@ const json& layer_list(const json& cfg) {
   return *layers;
 }
 
-Model functional_from_json(const json& cfg) {
-  const json& layers = layer_list(cfg);
-  std::map<std::string, const json*> by_name;
-  std::map<std::string, std::vector<std::string>> consumers;
-  for (const json& l : layers) {
-    const std::string name = name_of(l);
-    if (name.empty()) throw std::invalid_argument("model_config: a layer has no name");
-    if (!by_name.emplace(name, &l).second)
-      throw std::invalid_argument("model_config: two layers are named '" + shown(name) + "'");
-    const std::vector<std::string> in = inbound_names(l, name);
-    if (in.size() > 1)
-      throw std::invalid_argument("model_config: layer '" + shown(name) + "' (" + shown(string_or(l, "class_name", "")) +
-                                  ") has " + std::to_string(in.size()) + " inputs; convis supports single-chain models only");
-    for (const std::string& i : in) consumers[i].push_back(name);
-  }
-  const std::string input = endpoint_name(field(cfg, "input_layers"), "input_layers");
-  const std::string output = endpoint_name(field(cfg, "output_layers"), "output_layers");
-  Model m;
-  m.name = string_or(cfg, "name", "model");
-  std::string at = input;
-  std::set<std::string> seen;
-  while (true) {
-    auto it = by_name.find(at);
-    if (it == by_name.end()) throw std::invalid_argument("model_config: layer '" + shown(at) + "' is referenced but not defined");
-    if (!seen.insert(at).second) throw std::invalid_argument("model_config: layer '" + shown(at) + "' appears twice in the chain");
-    m.layers.push_back(layer_from_json(*it->second));
-    if (m.layers.size() == 1 && (m.layers[0].type != LayerType::input || !input_shape_of(config_of(*it->second), m)))
-      throw std::invalid_argument("model_config: input layer '" + shown(at) + "' is not an InputLayer with a batch_input_shape");
-    if (at == output) break;
-    const auto& next = consumers[at];
-    if (next.size() != 1)
-      throw std::invalid_argument("model_config: layer '" + shown(at) + "' feeds " + std::to_string(next.size()) +
-                                  " layers; convis supports single-chain models only");
-    at = next[0];
-  }
-  if (m.layers.size() != layers.size())
-    throw std::invalid_argument("model_config: " + std::to_string(layers.size() - m.layers.size()) +
-                                " layer(s) are not on the chain from '" + shown(input) + "' to '" + shown(output) +
-                                "'; convis supports single-chain models only");
-  return m;
-}
+bool is_model_class(const std::string& cls) { return cls == "Sequential" || cls == "Functional" || cls == "Model"; }
 
-Model sequential_from_json(const json& cfg) {
-  const json& layers = layer_list(cfg);
-  Model m;
-  m.name = cfg.is_object() ? string_or(cfg, "name", "sequential") : "sequential";
-  const bool has_input = string_or(layers[0], "class_name", "") == "InputLayer";
-  if (has_input) {
-    m.layers.push_back(layer_from_json(layers[0]));
-    if (!input_shape_of(config_of(layers[0]), m))
-      throw std::invalid_argument("model_config: input layer has no batch_input_shape");
-  } else {
-    Layer in;
-    in.class_name = "InputLayer";
-    in.name = shown(string_or(config_of(layers[0]), "name", "layer")) + "_input";
-    if (!input_shape_of(config_of(layers[0]), m))
-      throw std::invalid_argument("model_config: the first layer has no batch_input_shape; cannot tell the input size");
-    m.layers.push_back(in);
+constexpr int kMaxNesting = 8;  // models inside models (transfer learning nests one)
+
+// Reads a model config, and any models nested in it as layers, into one flat graph. Names are
+// resolved per model (a nested model's input is the tensor that feeds it, its name stands for its
+// output), inputs must be defined before they are read (Keras lists layers in a topological
+// order, so this also rules out cycles), and every layer name is unique in the flat graph.
+class GraphReader {
+ public:
+  Model read_top(const std::string& cls, const json& cfg) {
+    model_.name = string_or(cfg, "name", cls == "Sequential" ? "sequential" : "model");
+    const int out = read_model(cls, cfg, -1, 0);
+    return finish(out);
   }
-  for (size_t i = has_input ? 1 : 0; i < layers.size(); ++i) {
-    m.layers.push_back(layer_from_json(layers[i]));
-    if (m.layers.back().type == LayerType::input)
-      throw std::invalid_argument("model_config: layer '" + shown(m.layers.back().name) + "' is a second InputLayer");
+
+ private:
+  struct Node {
+    Layer layer;
+    std::vector<int> inputs;
+  };
+
+  int read_model(const std::string& cls, const json& cfg, int source, int depth) {
+    if (depth > kMaxNesting)
+      throw std::invalid_argument("model_config: models are nested more than " + std::to_string(kMaxNesting) + " deep");
+    return cls == "Sequential" ? read_sequential(cfg, source, depth) : read_functional(cfg, source, depth);
   }
-  return m;
-}
+
+  int add_input(const json& lj) {
+    Layer l = layer_from_json(lj);
+    if (l.type != LayerType::input || !input_shape_of(config_of(lj), model_))
+      throw std::invalid_argument("model_config: input layer '" + shown(l.name) +
+                                  "' is not an InputLayer with a batch_input_shape");
+    return push(std::move(l), {});
+  }
+
+  int push(Layer l, std::vector<int> inputs) {
+    if (!names_.insert(l.name).second)
+      throw std::invalid_argument("model_config: two layers are named '" + shown(l.name) +
+                                  "' (a nested model's layer and another); convis needs unique layer names");
+    nodes_.push_back(Node{std::move(l), std::move(inputs)});
+    return int(nodes_.size()) - 1;
+  }
+
+  // A layer of some model fed by `inputs`: a nested model is read in place, any other layer is a node.
+  int add(const json& lj, const std::vector<int>& inputs, int depth) {
+    const std::string cls = string_or(lj, "class_name", "");
+    if (is_model_class(cls)) {
+      if (inputs.size() != 1)
+        throw std::invalid_argument("model_config: nested model '" + shown(name_of(lj)) + "' has " +
+                                    std::to_string(inputs.size()) + " inputs; convis supports one");
+      return read_model(cls, config_of(lj), inputs[0], depth + 1);
+    }
+    Layer l = layer_from_json(lj);
+    if (l.type == LayerType::input)
+      throw std::invalid_argument("model_config: layer '" + shown(l.name) + "' is a second InputLayer");
+    if (inputs.empty()) throw std::invalid_argument("model_config: layer '" + shown(l.name) + "' has no inputs");
+    return push(std::move(l), inputs);
+  }
+
+  int read_sequential(const json& cfg, int source, int depth) {
+    const json& layers = layer_list(cfg);
+    int prev = source;
+    for (size_t i = 0; i < layers.size(); ++i) {
+      const json& lj = layers[i];
+      const bool input = string_or(lj, "class_name", "") == "InputLayer";
+      if (prev < 0) {  // the outermost model's input: its InputLayer, or one named after the first layer
+        if (input) {
+          prev = add_input(lj);
+          continue;
+        }
+        Layer in;
+        in.class_name = "InputLayer";
+        in.name = shown(string_or(config_of(lj), "name", "layer")) + "_input";
+        if (!input_shape_of(config_of(lj), model_))
+          throw std::invalid_argument("model_config: the first layer has no batch_input_shape; cannot tell the input size");
+        prev = push(std::move(in), {});
+      } else if (input) {
+        if (i > 0) throw std::invalid_argument("model_config: layer '" + shown(name_of(lj)) + "' is a second InputLayer");
+        continue;  // a nested Sequential's own input is the tensor that feeds it
+      }
+      prev = add(lj, {prev}, depth);
+    }
+    return prev;
+  }
+
+  int read_functional(const json& cfg, int source, int depth) {
+    const json& layers = layer_list(cfg);
+    const std::string input = endpoint_name(field(cfg, "input_layers"), "input_layers");
+    const std::string output = endpoint_name(field(cfg, "output_layers"), "output_layers");
+    std::map<std::string, int> ids;  // this model's layer names -> nodes of the flat graph
+    for (const json& lj : layers) {
+      const std::string name = name_of(lj);
+      if (name.empty()) throw std::invalid_argument("model_config: a layer has no name");
+      if (ids.count(name)) throw std::invalid_argument("model_config: two layers are named '" + shown(name) + "'");
+      if (string_or(lj, "class_name", "") == "InputLayer") {
+        if (name != input)
+          throw std::invalid_argument("model_config: InputLayer '" + shown(name) + "' is not the model's input '" +
+                                      shown(input) + "'; convis supports one input");
+        ids[name] = source >= 0 ? source : add_input(lj);
+        continue;
+      }
+      std::vector<int> in;
+      for (const std::string& from : inbound_names(lj, name)) {
+        const auto it = ids.find(from);
+        if (it == ids.end())
+          throw std::invalid_argument("model_config: layer '" + shown(name) + "' reads '" + shown(from) +
+                                      "', which is not defined before it");
+        in.push_back(it->second);
+      }
+      ids[name] = add(lj, in, depth);
+    }
+    if (!ids.count(input)) throw std::invalid_argument("model_config: input layer '" + shown(input) + "' is not defined");
+    const auto out = ids.find(output);
+    if (out == ids.end()) throw std::invalid_argument("model_config: output layer '" + shown(output) + "' is not defined");
+    return out->second;
+  }
+
+  // The output's ancestors in order; a layer off every path to the output is refused (Keras
+  // configs hold only the layers between the inputs and the outputs).
+  Model finish(int output) {
+    std::vector<char> used(nodes_.size(), 0);
+    used[size_t(output)] = 1;
+    for (int i = output; i >= 0; --i)
+      if (used[size_t(i)])
+        for (int j : nodes_[size_t(i)].inputs) used[size_t(j)] = 1;
+    for (size_t i = 0; i < nodes_.size(); ++i)
+      if (!used[i])
+        throw std::invalid_argument("model_config: layer '" + shown(nodes_[i].layer.name) +
+                                    "' is not on any path to the output layer '" +
+                                    shown(nodes_[size_t(output)].layer.name) + "'");
+    if (nodes_.empty() || nodes_[0].layer.type != LayerType::input)
+      throw std::invalid_argument("model_config: the model does not start with its InputLayer");
+    for (Node& n : nodes_) {
+      n.layer.inputs = n.inputs;
+      model_.layers.push_back(std::move(n.layer));
+    }
+    return std::move(model_);
+  }
+
+  Model model_;
+  std::vector<Node> nodes_;
+  std::set<std::string> names_;
+};
 
 // Deepest nesting of [ and { outside strings; stops counting past kMaxDepth.
 int nesting_depth(const std::string& text) {
@@ -179,8 +274,7 @@ Model model_from_config(const std::string& text) {
     const std::string cls = string_or(j, "class_name", "");
     const json* cfg = field(j, "config");
     if (!cfg) throw std::invalid_argument("model_config: the model has no 'config'");
-    if (cls == "Sequential") return sequential_from_json(*cfg);
-    if (cls == "Model" || cls == "Functional") return functional_from_json(*cfg);
+    if (is_model_class(cls)) return GraphReader().read_top(cls, *cfg);
     throw std::invalid_argument("model_config: model class '" + shown(cls) +
                                 "' is not supported (Sequential, Model, Functional)");
   } catch (const json::exception& e) {

@@ -99,10 +99,27 @@ json layer_to_json(const Layer& l, const Model& m) {
 
 }  // namespace
 
+// A chain is written as Keras 2 writes a Sequential model; a graph as a Keras 2 Functional model,
+// each layer with its inbound node [["prev", 0, 0, {}], ...] and the one input and output.
 std::string model_to_config(const Model& m) {
   json layers = json::array();
-  for (const Layer& l : m.layers) layers.push_back(layer_to_json(l, m));
-  return json{{"class_name", "Sequential"}, {"config", {{"name", m.name}, {"layers", layers}}}}.dump();
+  if (m.is_chain()) {
+    for (const Layer& l : m.layers) layers.push_back(layer_to_json(l, m));
+    return json{{"class_name", "Sequential"}, {"config", {{"name", m.name}, {"layers", layers}}}}.dump();
+  }
+  for (size_t i = 0; i < m.layers.size(); ++i) {
+    json l = layer_to_json(m.layers[i], m);
+    l["name"] = m.layers[i].name;
+    json node = json::array();
+    for (int j : m.inputs_of(int(i))) node.push_back(json::array({m.layers[size_t(j)].name, 0, 0, json::object()}));
+    l["inbound_nodes"] = i == 0 ? json::array() : json::array({node});
+    layers.push_back(std::move(l));
+  }
+  const json input = json::array({json::array({m.layers.front().name, 0, 0})});
+  const json output = json::array({json::array({m.layers.back().name, 0, 0})});
+  return json{{"class_name", "Functional"},
+              {"config", {{"name", m.name}, {"layers", layers}, {"input_layers", input}, {"output_layers", output}}}}
+      .dump();
 }
 
 }  // namespace convis

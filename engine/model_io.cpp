@@ -43,6 +43,13 @@ std::vector<std::string> canonical_names(const Layer& l) {
     case LayerType::conv2d:
     case LayerType::dense:
       return l.use_bias ? std::vector<std::string>{"kernel:0", "bias:0"} : std::vector<std::string>{"kernel:0"};
+    case LayerType::depthwise_conv2d:
+      return l.use_bias ? std::vector<std::string>{"depthwise_kernel:0", "bias:0"}
+                        : std::vector<std::string>{"depthwise_kernel:0"};
+    case LayerType::separable_conv2d:
+      return l.use_bias ? std::vector<std::string>{"depthwise_kernel:0", "pointwise_kernel:0", "bias:0"}
+                        : std::vector<std::string>{"depthwise_kernel:0", "pointwise_kernel:0"};
+    case LayerType::normalization: return {"mean:0", "variance:0", "count:0"};
     case LayerType::batch_norm: {
       std::vector<std::string> n;
       if (l.bn_scale) n.push_back("gamma:0");
@@ -71,6 +78,43 @@ bool looks_like_vgg16(const KerasFile& f, bool& top) {
 
 namespace {
 
+// A layer of a nested model (a Functional model used as a layer, flattened at load) has no group
+// of its own: Keras 2 stores its weights in the nested model's group as "<layer>/kernel:0" (or
+// "<model>/<layer>/kernel:0"), all trainable weights first, then the moving statistics. Finds
+// them by name, in the layer's canonical order, in the one group that holds them.
+bool nested_weights(const KerasFile& f, const std::string& layer, const std::vector<std::string>& names,
+                    LayerWeights& out) {
+  const LayerWeights* found = nullptr;
+  for (const LayerWeights& g : f.layers) {
+    std::vector<NamedTensor> picked;
+    for (const std::string& n : names) {
+      for (const NamedTensor& t : g.weights) {
+        const std::string& w = t.name;
+        const std::string tail = layer + "/" + n;
+        const bool match = w == tail || (w.size() > tail.size() && w.compare(w.size() - tail.size(), tail.size(), tail) == 0 &&
+                                         w[w.size() - tail.size() - 1] == '/' && w.compare(0, g.layer.size() + 1, g.layer + "/") == 0 &&
+                                         w.size() == g.layer.size() + 1 + tail.size());
+        if (match) {
+          picked.push_back(t);
+          break;
+        }
+      }
+    }
+    if (picked.empty()) continue;
+    if (found)
+      throw std::invalid_argument("weights file '" + f.path + "': groups '" + found->layer + "' and '" + g.layer +
+                                  "' both hold weights for layer '" + layer + "'");
+    if (picked.size() != names.size())
+      throw std::invalid_argument("weights file '" + f.path + "': group '" + g.layer + "' holds " +
+                                  std::to_string(picked.size()) + " of the " + std::to_string(names.size()) +
+                                  " weights of layer '" + layer + "'");
+    found = &g;
+    out.layer = layer;
+    out.weights = std::move(picked);
+  }
+  return found != nullptr;
+}
+
 // Compares what the file has for each layer with what the model needs; with `declared`, the
 // shapes the file declares (its index, before any data is read), else the tensors read.
 // Throws naming the file, the layer and both shapes. Assigns the weights unless `declared`.
@@ -80,9 +124,11 @@ void match_weights(Model& m, const KerasFile& f, bool declared) {
     Layer& l = m.layers[i];
     const std::vector<Shape> want = l.expected_weight_shapes(m.input_shape(int(i)));
     if (want.empty()) continue;
-    const LayerWeights* lw = f.find(l.name);
-    if (!lw) throw std::invalid_argument("weights file '" + f.path + "': no weights for layer '" + l.name + "'");
     const std::vector<std::string> names = canonical_names(l);
+    LayerWeights nested;
+    const LayerWeights* lw = f.find(l.name);
+    if (!lw && nested_weights(f, l.name, names, nested)) lw = &nested;
+    if (!lw) throw std::invalid_argument("weights file '" + f.path + "': no weights for layer '" + l.name + "'");
     if (lw->weights.size() != want.size())
       throw std::invalid_argument("weights file '" + f.path + "': layer '" + l.name + "' has " +
                                   std::to_string(lw->weights.size()) + " weights, model expects " +

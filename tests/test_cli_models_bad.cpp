@@ -110,29 +110,45 @@ TEST_CASE("cli bad input: an unknown layer class in model_config") {
                   "Conv2D"});
 }
 
-TEST_CASE("cli bad input: a branching Functional model") {
+TEST_CASE("cli bad input: Functional graphs convis cannot run") {
   BadInputFixture f("branching");
-  // i -> p, i -> q, add(p, q): a residual-style join.
-  const char* join = R"({"class_name": "Functional", "config": {"name": "b", "layers": [
-    {"name": "i", "class_name": "InputLayer", "config": {"batch_input_shape": [null, 10, 12, 3], "name": "i"}, "inbound_nodes": []},
-    {"name": "p", "class_name": "ReLU", "config": {"name": "p"}, "inbound_nodes": [[["i", 0, 0, {}]]]},
-    {"name": "q", "class_name": "ReLU", "config": {"name": "q"}, "inbound_nodes": [[["i", 0, 0, {}]]]},
-    {"name": "s", "class_name": "Add", "config": {"name": "s"}, "inbound_nodes": [[["p", 0, 0, {}], ["q", 0, 0, {}]]]}],
-    "input_layers": [["i", 0, 0]], "output_layers": [["s", 0, 0]]}})";
-  const std::vector<LayerWeights> none = {{"i", {}}, {"p", {}}, {"q", {}}, {"s", {}}};
-  const std::string file = f.d / "join.h5";
-  write_keras_h5(file, KerasLayout::model, none, join);
-  expect_failure(f.forward(file), f.out, {"model_config: layer 's' (Add) has 2 inputs; convis supports single-chain models only"});
-
-  // A fork with no join: i feeds p and q, the output is q.
-  const char* fork = R"({"class_name": "Model", "config": {"name": "f", "layers": [
-    {"name": "i", "class_name": "InputLayer", "config": {"batch_input_shape": [null, 10, 12, 3], "name": "i"}, "inbound_nodes": []},
-    {"name": "p", "class_name": "ReLU", "config": {"name": "p"}, "inbound_nodes": [[["i", 0, 0, {}]]]},
-    {"name": "q", "class_name": "ReLU", "config": {"name": "q"}, "inbound_nodes": [[["i", 0, 0, {}]]]}],
-    "input_layers": [["i", 0, 0]], "output_layers": [["q", 0, 0]]}})";
-  const std::string file2 = f.d / "fork.h5";
-  write_keras_h5(file2, KerasLayout::model, {{"i", {}}, {"p", {}}, {"q", {}}}, fork);
-  expect_failure(f.forward(file2), f.out, {"model_config: layer 'i' feeds 2 layers; convis supports single-chain models only"});
+  auto model = [](const std::string& layers, const std::string& out) {
+    return R"({"class_name": "Functional", "config": {"name": "b", "layers": [
+    {"name": "i", "class_name": "InputLayer", "config": {"batch_input_shape": [null, 10, 12, 3], "name": "i"}, "inbound_nodes": []},)" +
+           layers + R"(], "input_layers": [["i", 0, 0]], "output_layers": [[")" + out + R"(", 0, 0]]}})";
+  };
+  auto relu = [](const std::string& name, const std::string& nodes) {
+    return R"({"name": ")" + name + R"(", "class_name": "ReLU", "config": {"name": ")" + name + R"("}, "inbound_nodes": )" +
+           nodes + "}";
+  };
+  struct Case {
+    const char* file;
+    std::string config;
+    std::vector<std::string> names;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      // A fork with no join: i feeds p and q, the output is q.
+      {"fork.h5", model(relu("p", R"([[["i", 0, 0, {}]]])") + "," + relu("q", R"([[["i", 0, 0, {}]]])"), "q"),
+       {"i", "p", "q"}, "model_config: layer 'p' is not on any path to the output layer 'q'"},
+      // p reads q, which comes later: a cycle or an unordered list.
+      {"later.h5", model(relu("p", R"([[["q", 0, 0, {}]]])") + "," + relu("q", R"([[["p", 0, 0, {}]]])"), "q"),
+       {"i", "p", "q"}, "model_config: layer 'p' reads 'q', which is not defined before it"},
+      // A shared layer: p called twice.
+      {"shared.h5", model(relu("p", R"([[["i", 0, 0, {}]], [["i", 0, 0, {}]]])"), "p"), {"i", "p"},
+       "model_config: layer 'p' is called 2 times (a shared layer)"},
+      // A second output tensor of a layer.
+      {"tensor.h5", model(relu("p", R"([[["i", 0, 1, {}]]])"), "p"), {"i", "p"},
+       "model_config: layer 'p' reads output 1 of 'i'; convis supports single-output layers only"},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.file);
+    std::vector<LayerWeights> none;
+    for (const std::string& n : c.names) none.push_back({n, {}});
+    const std::string file = f.d / c.file;
+    write_keras_h5(file, KerasLayout::model, none, c.config);
+    expect_failure(f.forward(file), f.out, {c.message});
+  }
 }
 
 TEST_CASE("cli bad input: an image that does not decode") {

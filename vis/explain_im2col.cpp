@@ -282,8 +282,9 @@ ChannelsExplanation explain_channels(const Model* m, const std::string& model_la
   t.line("    everywhere (weight sharing). VGG16's block1_conv1: 3*3*3*64 + 64 = 1,792; block5_conv3:");
   t.line("    3*3*512*512 + 512 = 2,359,808.");
   if (m) {
-    Shape in{m->built_h(), m->built_w(), m->input_c};
-    for (const Layer& l : m->layers) {
+    for (size_t li = 0; li < m->layers.size(); ++li) {
+      const Layer& l = m->layers[li];
+      const Shape& in = m->input_shape(int(li));
       if (l.type == LayerType::conv2d) {
         ParamCountRow r;
         r.layer = l.name, r.kh = l.kernel_h, r.kw = l.kernel_w, r.cin = in[2], r.cout = l.filters, r.bias = l.use_bias;
@@ -291,7 +292,6 @@ ChannelsExplanation explain_channels(const Model* m, const std::string& model_la
         r.actual = l.param_count();
         e.params.push_back(r);
       }
-      in = l.output_shape;
     }
     t.line();
     t.line("    Checked on every conv layer of " + model_label + ":");

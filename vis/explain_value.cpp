@@ -9,6 +9,7 @@
 
 #include "engine/errors.h"
 #include "engine/ops.h"
+#include "engine/receptive_field.h"
 #include "vis/explain.h"
 #include "vis/explain_text.h"
 
@@ -85,7 +86,8 @@ ValueExplanation explain_value(const Model& m, const Tensor& input, const std::s
   if (L.type != LayerType::conv2d)
     throw std::invalid_argument("explain value: layer '" + layer + "' is a " + L.class_name +
                                 ", not a Conv2D; conv layers of '" + m.name + "': " + conv_layer_list(m));
-  const Shape& in_shape = m.layers[size_t(e.layer_index - 1)].output_shape;  // (H, W, C)
+  const int input_index = m.inputs_of(e.layer_index).at(0);
+  const Shape& in_shape = m.input_shape(e.layer_index);  // (H, W, C)
   const Shape& out_shape = L.output_shape;
   auto range = [](int64_t n) { return "0.." + std::to_string(n - 1); };
   const std::string at = std::to_string(at_y) + "," + std::to_string(at_x);
@@ -97,7 +99,7 @@ ValueExplanation explain_value(const Model& m, const Tensor& input, const std::s
     throw ParameterError("filter", "filter " + std::to_string(filter) + " is outside layer '" + layer + "', which has " +
                                 std::to_string(out_shape[2]) + " filters: it must be in " + range(out_shape[2]));
   e.at_y = at_y, e.at_x = at_x, e.filter = filter;
-  e.input_layer = m.layers[size_t(e.layer_index - 1)].name;
+  e.input_layer = m.layers[size_t(input_index)].name;
   e.kh = L.kernel_h, e.kw = L.kernel_w, e.channels = int(in_shape[2]);
   const AxisWindow wy = window_along_axis(int(in_shape[0]), L.kernel_h, L.stride_h, L.padding, "height");
   const AxisWindow wx = window_along_axis(int(in_shape[1]), L.kernel_w, L.stride_w, L.padding, "width");
@@ -107,34 +109,30 @@ ValueExplanation explain_value(const Model& m, const Tensor& input, const std::s
   // The receptive field in the image: walk the window back through every conv and pooling layer.
   int rf_full_h = 0, rf_full_w = 0;
   {
-    int64_t y0 = at_y, y1 = at_y, x0 = at_x, x1 = at_x;
-    for (int i = e.layer_index; i >= 1; --i) {
-      const Layer& l = m.layers[size_t(i)];
-      if (l.type != LayerType::conv2d && l.type != LayerType::max_pool2d && l.type != LayerType::avg_pool2d) continue;
-      const Shape& s = m.layers[size_t(i - 1)].output_shape;
-      const int py = window_along_axis(int(s[0]), l.kernel_h, l.stride_h, l.padding, "height").pad_before;
-      const int px = window_along_axis(int(s[1]), l.kernel_w, l.stride_w, l.padding, "width").pad_before;
-      y0 = y0 * l.stride_h - py, y1 = y1 * l.stride_h - py + l.kernel_h - 1;
-      x0 = x0 * l.stride_w - px, x1 = x1 * l.stride_w - px + l.kernel_w - 1;
-    }
-    rf_full_h = int(y1 - y0 + 1), rf_full_w = int(x1 - x0 + 1);
-    e.rf_top = int(std::max<int64_t>(y0, 0)), e.rf_bottom = int(std::min<int64_t>(y1, m.built_h() - 1));
-    e.rf_left = int(std::max<int64_t>(x0, 0)), e.rf_right = int(std::min<int64_t>(x1, m.built_w() - 1));
+    const PixelBox b = receptive_box(m, e.layer_index, at_y, at_x);
+    rf_full_h = int(b.height()), rf_full_w = int(b.width());
+    e.rf_top = int(std::max<int64_t>(b.top, 0)), e.rf_bottom = int(std::min<int64_t>(b.bottom, m.built_h() - 1));
+    e.rf_left = int(std::max<int64_t>(b.left, 0)), e.rf_right = int(std::min<int64_t>(b.right, m.built_w() - 1));
   }
 
   // The conv's input, computed by the engine; then a sub-model from the conv to the last
   // pointwise layer after it, run by the engine's own Model::forward on the real weights.
   int last = e.layer_index;
   if (L.activation != Activation::softmax)
-    while (last + 1 < int(m.layers.size()) && is_pointwise(m.layers[size_t(last + 1)])) ++last;
+    while (last + 1 < int(m.layers.size()) && is_pointwise(m.layers[size_t(last + 1)]) &&
+           m.inputs_of(last + 1) == std::vector<int>{last})
+      ++last;
   Tensor conv_in;
   Model sub;
   {
     NoGrad no_grad;
-    conv_in = e.layer_index == 1 ? input : m.forward(Var::constant(input), e.layer_index - 1).value();
+    conv_in = input_index == 0 ? input : m.forward(Var::constant(input), input_index).value();
     sub.name = m.name + "/" + layer;
     sub.layers.push_back(m.layers[0]);
-    for (int i = e.layer_index; i <= last; ++i) sub.layers.push_back(m.layers[size_t(i)]);
+    for (int i = e.layer_index; i <= last; ++i) {
+      sub.layers.push_back(m.layers[size_t(i)]);
+      sub.layers.back().inputs.clear();  // a chain of its own
+    }
     sub.input_c = e.channels;
     const Var x = Var::constant(conv_in);
     const int64_t at_index = ((int64_t(at_y) * out_shape[1]) + at_x) * out_shape[2] + filter;

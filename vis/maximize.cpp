@@ -2,6 +2,8 @@
 // is; each has its own file, maximize_<name>.cpp, and a row of the table below).
 #include "vis/maximize.h"
 
+#include "engine/receptive_field.h"
+
 #include <algorithm>
 #include <memory>
 #include <random>
@@ -82,20 +84,6 @@ std::vector<float> objective(const Tensor& y, const std::vector<int>& filters, T
     out[size_t(b)] = one ? float(acc) : float(acc / double(per));
   }
   return out;
-}
-
-// The side of the square of input pixels one unit of layer `last` sees: every convolution and
-// pooling widens it by (kernel - 1) x the product of the strides before it.
-int unit_receptive_field(const Model& m, int last) {
-  int64_t rf = 1, jump = 1;
-  for (int i = 1; i <= last; ++i) {
-    const Layer& l = m.layers[size_t(i)];
-    if (l.type != LayerType::conv2d && l.type != LayerType::max_pool2d && l.type != LayerType::avg_pool2d) continue;
-    rf += int64_t(std::max(l.kernel_h, l.kernel_w) - 1) * jump;
-    jump *= std::max(l.stride_h, l.stride_w);
-    if (rf > (1 << 20)) return 1 << 20;
-  }
-  return int(rf);
 }
 
 // Copies image b of a batch (B, ...) into its own (1, ...) tensor.

@@ -32,10 +32,11 @@ bool is_pooling(LayerType t) {
 std::vector<int> block_ends(const Model& m) {
   std::vector<int> ends;
   for (size_t i = 2; i < m.layers.size(); ++i) {
-    const Layer& prev = m.layers[i - 1];
+    const int p = m.inputs_of(int(i)).at(0);
+    const Layer& prev = m.layers[size_t(p)];
     if (is_pooling(m.layers[i].type) && prev.has_spatial_output() && !is_pooling(prev.type) &&
-        prev.type != LayerType::input)
-      ends.push_back(int(i - 1));
+        prev.type != LayerType::input && std::find(ends.begin(), ends.end(), p) == ends.end())
+      ends.push_back(p);
   }
   if (ends.empty())
     for (int i = int(m.layers.size()) - 1; i > 0; --i)
