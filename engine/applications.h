@@ -1,8 +1,13 @@
 #pragma once
 // The architectures of keras.applications, built in code with Keras' exact layer names, classes,
 // configs and layer order (the order Keras' get_config and model.summary() list them in), so a
-// user without a Keras file can make one, and the official ImageNet weights
-// (weights/fetch_applications.sh) load onto it by name.
+// user without a Keras file can make one and put the official ImageNet weights on it
+// (weights/fetch_applications.sh fetches them; engine/model_io.h's assign_weights matches by name).
+//
+// The order matters beyond the summary: some official files were written by older Keras with
+// other automatic names (Xception's names its layers convolution2d_1, ..., keras-team/keras issue
+// 9683), and Keras' own load_weights puts them on by position, the i-th layer with weights in this
+// order taking the file's i-th. Matching those files needs that positional rule, not the names.
 //
 //   Model m = application("resnet50", true);   // 224x224x3 -> predictions (1000, softmax)
 //   m.build();                                 // shapes; no weights yet
