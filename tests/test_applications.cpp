@@ -8,6 +8,7 @@
 
 #include "engine/applications.h"
 #include "tests/util.h"
+#include "vis/preprocess.h"
 
 using namespace convis;
 using test::contains;
@@ -268,6 +269,8 @@ TEST_CASE("application: the table of architectures / preprocessing / unknown nam
   CHECK(std::string(application_info("inception_v3").preprocess) == "tf");
   CHECK(std::string(application_info("xception").preprocess) == "tf");
   CHECK(std::string(application_info("densenet121").preprocess) == "torch");
+  for (const ApplicationInfo& a : applications())  // the names are vis/preprocess.h's modes
+    CHECK(preprocess_name(parse_preprocess(a.preprocess)) == std::string(a.preprocess));
   Model v = application("vgg16", false);
   v.build(224, 224);
   CHECK(v.layers.back().name == application_info("vgg16").last_spatial);
