@@ -13,7 +13,8 @@
 // Functional does (keras/engine/functional.py, _map_graph_network): by depth, the longest path
 // from a layer to the output, deepest first, ties broken by the order of a depth-first walk from
 // the output through each layer's inputs in call order. That is why ResNet lists conv2_block1_0_conv
-// (the shortcut) after conv2_block1_2_relu: both are two layers above conv2_block1_add.
+// (the shortcut) after conv2_block1_2_relu, beside conv2_block1_3_conv: both are two layers above
+// conv2_block1_add.
 #include <map>
 #include <string>
 #include <vector>
