@@ -1,0 +1,40 @@
+// The table of keras.applications architectures (engine/applications.h): one row each, what
+// application() and its callers (vis_tool init, the docs) read.
+#include "engine/applications.h"
+
+#include "engine/errors.h"
+
+namespace convis {
+
+const std::vector<ApplicationInfo>& applications() {
+  // preprocess: the mode of keras.applications.<module>.preprocess_input (imagenet_utils' mode
+  // argument): vgg16 and resnet "caffe", mobilenet_v2, inception_v3 and xception "tf", densenet "torch".
+  static const std::vector<ApplicationInfo> table = {
+      {"vgg16", "VGG16", "caffe", 224, "block5_pool", vgg16},
+      {"resnet50", "ResNet50", "caffe", 224, "conv5_block3_out", resnet50},
+      {"mobilenet_v2", "MobileNetV2", "tf", 224, "out_relu", mobilenet_v2},
+      {"densenet121", "DenseNet121", "torch", 224, "relu", densenet121},
+      {"inception_v3", "InceptionV3", "tf", 299, "mixed10", inception_v3},
+      {"xception", "Xception", "tf", 299, "block14_sepconv2_act", xception},
+  };
+  return table;
+}
+
+std::vector<std::string> application_names() {
+  std::vector<std::string> names;
+  for (const ApplicationInfo& a : applications()) names.push_back(a.name);
+  return names;
+}
+
+const ApplicationInfo& application_info(const std::string& arch) {
+  std::string all;
+  for (const ApplicationInfo& a : applications()) {
+    if (arch == a.name) return a;
+    all += (all.empty() ? "" : ", ") + std::string(a.name);
+  }
+  throw ParameterError("arch", "architecture '" + arch + "' is not one convis builds (known: " + all + ")");
+}
+
+Model application(const std::string& arch, bool include_top) { return application_info(arch).build(include_top); }
+
+}  // namespace convis
