@@ -6,6 +6,7 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "engine/applications.h"
 #include "engine/model_config.h"
 
 namespace convis {
@@ -115,19 +116,57 @@ bool nested_weights(const KerasFile& f, const std::string& layer, const std::vec
   return found != nullptr;
 }
 
+// The file's groups that hold weights, in the file's order (layer_names, or keras3's group order).
+std::vector<const LayerWeights*> weighted_groups(const KerasFile& f) {
+  std::vector<const LayerWeights*> g;
+  for (const LayerWeights& lw : f.layers)
+    if (!lw.weights.empty()) g.push_back(&lw);
+  return g;
+}
+
+// A built model's layers that need weights, with the shapes they need, in the model's order.
+std::vector<std::pair<int, std::vector<Shape>>> weighted_layers(const Model& m) {
+  std::vector<std::pair<int, std::vector<Shape>>> out;
+  for (size_t i = 0; i < m.layers.size(); ++i) {
+    std::vector<Shape> want = m.layers[i].expected_weight_shapes(m.input_shape(int(i)));
+    if (!want.empty()) out.emplace_back(int(i), std::move(want));
+  }
+  return out;
+}
+
+// Keras' own load_weights (not by_name) puts the file's i-th group with weights on the model's
+// i-th layer with weights: what the keras.applications files written by older Keras, with other
+// automatic names (Xception's convolution2d_1, ...), need. True when counts and every declared
+// shape agree in that order.
+bool fits_by_position(const Model& m, const KerasFile& f) {
+  const auto groups = weighted_groups(f);
+  const auto layers = weighted_layers(m);
+  if (groups.size() != layers.size()) return false;
+  for (size_t k = 0; k < layers.size(); ++k) {
+    const std::vector<Shape>& want = layers[k].second;
+    if (groups[k]->weights.size() != want.size()) return false;
+    for (size_t i = 0; i < want.size(); ++i)
+      if (groups[k]->weights[i].declared != want[i]) return false;
+  }
+  return true;
+}
+
 // Compares what the file has for each layer with what the model needs; with `declared`, the
 // shapes the file declares (its index, before any data is read), else the tensors read.
 // Throws naming the file, the layer and both shapes. Assigns the weights unless `declared`.
-void match_weights(Model& m, const KerasFile& f, bool declared) {
+// by_position: the k-th layer with weights takes the file's k-th group with weights.
+void match_weights(Model& m, const KerasFile& f, bool declared, bool by_position = false) {
   if (!m.built_h()) m.build();
+  const std::vector<const LayerWeights*> groups = by_position ? weighted_groups(f) : std::vector<const LayerWeights*>{};
+  size_t k = 0;
   for (size_t i = 0; i < m.layers.size(); ++i) {
     Layer& l = m.layers[i];
     const std::vector<Shape> want = l.expected_weight_shapes(m.input_shape(int(i)));
     if (want.empty()) continue;
     const std::vector<std::string> names = canonical_names(l);
     LayerWeights nested;
-    const LayerWeights* lw = f.find(l.name);
-    if (!lw && nested_weights(f, l.name, names, nested)) lw = &nested;
+    const LayerWeights* lw = by_position ? (k < groups.size() ? groups[k++] : nullptr) : f.find(l.name);
+    if (!lw && !by_position && nested_weights(f, l.name, names, nested)) lw = &nested;
     if (!lw) throw std::invalid_argument("weights file '" + f.path + "': no weights for layer '" + l.name + "'");
     if (lw->weights.size() != want.size())
       throw std::invalid_argument("weights file '" + f.path + "': layer '" + l.name + "' has " +
@@ -146,10 +185,41 @@ void match_weights(Model& m, const KerasFile& f, bool declared) {
   }
 }
 
-// The model a file describes: its model_config, or VGG16 recognised by its layer names; built
-// for h x w (0: the model's own size, else 224).
-Model model_for(const KerasFile& f, int input_h, int input_w) {
+// A bare weights file of a keras.applications model other than VGG16: recognised by the names of
+// its first and last layers with weights (the top by "predictions"), else by position when exactly
+// one architecture has the file's weights in its order. Null when none fits.
+bool recognise_application(const KerasFile& f, Model& m, bool& by_position) {
+  const bool top = f.find("predictions") != nullptr;
+  for (const ApplicationInfo& a : applications()) {
+    if (std::string(a.name) == "vgg16") continue;
+    Model c = a.build(top);
+    c.build(a.input_size, a.input_size);
+    const auto layers = weighted_layers(c);
+    if (layers.empty() || !f.find(c.layers[size_t(layers.front().first)].name) ||
+        !f.find(c.layers[size_t(layers.back().first)].name))
+      continue;
+    m = std::move(c);
+    by_position = false;
+    return true;
+  }
+  int fits = 0;
+  for (const ApplicationInfo& a : applications())
+    for (bool t : {true, false}) {
+      Model c = a.build(t);
+      c.build(a.input_size, a.input_size);
+      if (!fits_by_position(c, f)) continue;
+      if (++fits == 1) m = std::move(c);
+    }
+  by_position = fits == 1;
+  return fits == 1;
+}
+
+// The model a file describes: its model_config, or a keras.applications model recognised by its
+// layer names (or, for files of older Keras, by the order of its weights); built for h x w (0:
+// the model's own size, else 224). by_position: see match_weights.
+Model model_for(const KerasFile& f, int input_h, int input_w, bool& by_position) {
   Model m;
+  by_position = false;
   if (!f.model_config.empty()) {
     try {
       m = model_from_config(f.model_config);
@@ -158,11 +228,15 @@ Model model_for(const KerasFile& f, int input_h, int input_w) {
     }
   } else {
     bool top = false;
-    if (!looks_like_vgg16(f, top))
-      throw std::invalid_argument("weights file '" + f.path +
-                                  "' has no model_config and its layer names are not VGG16's; convis can build "
-                                  "VGG16 from bare weights, other models need a model.save() file");
-    m = vgg16(top);
+    if (looks_like_vgg16(f, top)) {
+      m = vgg16(top);
+    } else if (!recognise_application(f, m, by_position)) {
+      std::string names;
+      for (const std::string& n : application_names()) names += (names.empty() ? "" : ", ") + n;
+      throw std::invalid_argument("weights file '" + f.path + "' has no model_config and its layers are not those of " +
+                                  names + "; convis builds these from bare weights, other models need a "
+                                  "model.save() file");
+    }
   }
   const int h = input_h > 0 ? input_h : (m.input_h > 0 ? m.input_h : 224);
   const int w = input_w > 0 ? input_w : (m.input_w > 0 ? m.input_w : h);
@@ -190,11 +264,12 @@ Model load_model(const std::string& spec, int input_h, int input_w) {
   // The model is made from the file's index and its declared shapes are checked before any
   // weight is read (read_keras_h5 calls this first in its trial child, then here).
   Model m;
+  bool by_position = false;
   const KerasFile f = read_keras_h5(path, [&](const KerasFile& index) {
-    m = model_for(index, input_h, input_w);
-    match_weights(m, index, /*declared=*/true);
+    m = model_for(index, input_h, input_w, by_position);
+    match_weights(m, index, /*declared=*/true, by_position);
   });
-  assign_weights(m, f);
+  match_weights(m, f, /*declared=*/false, by_position);
   return m;
 }
 

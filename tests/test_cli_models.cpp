@@ -419,5 +419,5 @@ TEST_CASE("save_model: every layer kind round-trips through a model.save() file 
   // A bare weights file of a model that is not VGG16 cannot say which model it is.
   save_model(m, d / "bare.h5", KerasLayout::keras2);
   expect_failure({"summary", "--weights", d / "bare.h5"}, "",
-                 {"has no model_config and its layer names are not VGG16's"});
+                 {"has no model_config and its layers are not those of vgg16, resnet50"});
 }

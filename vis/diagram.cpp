@@ -5,6 +5,7 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "vis/diagram_detail.h"
 #include "vis/text.h"
 
 namespace convis {
@@ -15,11 +16,11 @@ DiagramStyle parse_diagram_style(const std::string& name) {
   throw std::invalid_argument("unknown diagram style '" + name + "' (layered, flat)");
 }
 
-namespace {
+namespace diagram_detail {
 
 bool foldable(const Layer& l) {
   return l.type == LayerType::batch_norm || l.type == LayerType::activation || l.type == LayerType::leaky_relu ||
-         l.type == LayerType::dropout;
+         l.type == LayerType::relu || l.type == LayerType::dropout;
 }
 
 // "Conv2D (relu)" for a layer with a fused activation; "ReLU" / "Activation (tanh)" for activations.
@@ -211,6 +212,12 @@ std::string fold_note(const Model& m, const std::vector<DiagramBox>& boxes) {
          std::to_string(m.layers.size()) + " layers, " + std::to_string(boxes.size()) + " boxes).";
 }
 
+}  // namespace diagram_detail
+
+using namespace diagram_detail;
+
+namespace {
+
 // ---- layered --------------------------------------------------------------------------------
 
 struct Geometry {
@@ -373,17 +380,28 @@ Canvas draw_flat(const Model& m, const std::vector<DiagramBox>& boxes, const std
 std::vector<DiagramBox> diagram_boxes(const Model& m, bool fold) {
   if (!m.built_h()) throw std::invalid_argument("diagram: model '" + m.name + "' is not built (call Model::build)");
   std::vector<DiagramBox> boxes;
+  std::vector<int> readers(m.layers.size(), 0), box_of(m.layers.size(), -1);
+  for (size_t i = 1; i < m.layers.size(); ++i)
+    for (int j : m.inputs_of(int(i))) ++readers[size_t(j)];
   for (size_t i = 0; i < m.layers.size(); ++i) {
     const Layer& l = m.layers[i];
-    if (fold && !boxes.empty() && foldable(l)) {
-      DiagramBox& b = boxes.back();
+    // A pointwise layer joins the box of the layer it reads when that layer ends its box and has no
+    // other reader (in a graph that box need not be the latest: Keras' order interleaves branches).
+    const std::vector<int> from = m.inputs_of(int(i));
+    const int into = from.size() == 1 ? box_of[size_t(from[0])] : -1;
+    if (fold && into >= 0 && foldable(l) && boxes[size_t(into)].layers.back() == from[0] &&
+        readers[size_t(from[0])] == 1) {
+      DiagramBox& b = boxes[size_t(into)];
+      box_of[i] = into;
       b.layers.push_back(int(i));
       b.label += " + " + kind(l);
       b.params += l.param_count();
       b.output = l.output_shape;
       continue;
     }
+    box_of[i] = int(boxes.size());
     DiagramBox b;
+    for (int j : from) b.inputs.push_back(box_of[size_t(j)]);
     b.layers = {int(i)};
     b.name = l.name;
     b.label = kind(l);
@@ -396,7 +414,8 @@ std::vector<DiagramBox> diagram_boxes(const Model& m, bool fold) {
 }
 
 Canvas draw_diagram(const Model& m, const DiagramOptions& opt) {
-  const bool fold = opt.fold < 0 ? opt.style == DiagramStyle::layered : opt.fold != 0;
+  // Folded by default in the layered view and in the graph view of a model with branches.
+  const bool fold = opt.fold < 0 ? opt.style == DiagramStyle::layered || !m.is_chain() : opt.fold != 0;
   const std::vector<DiagramBox> boxes = diagram_boxes(m, fold);
   const std::string title = opt.title.empty() ? m.name : opt.title;
   const std::string details =
@@ -404,8 +423,9 @@ Canvas draw_diagram(const Model& m, const DiagramOptions& opt) {
       (boxes.size() != m.layers.size() ? " in " + std::to_string(boxes.size()) + " boxes" : "") + ", " +
       with_commas(m.param_count()) + " parameters, input " + std::to_string(m.built_h()) + "x" +
       std::to_string(m.built_w()) + "x" + std::to_string(m.input_c);
-  return opt.style == DiagramStyle::layered ? draw_layered(m, boxes, title, details)
-                                            : draw_flat(m, boxes, title, details);
+  if (opt.style == DiagramStyle::layered) return draw_layered(m, boxes, title, details);
+  // A model with branches is drawn as its graph; a chain as the wrapping list.
+  return m.is_chain() ? draw_flat(m, boxes, title, details) : draw_graph(m, boxes, title, details);
 }
 
 }  // namespace convis
