@@ -10,12 +10,12 @@ const std::vector<ApplicationInfo>& applications() {
   // preprocess: the mode of keras.applications.<module>.preprocess_input (imagenet_utils' mode
   // argument): vgg16 and resnet "caffe", mobilenet_v2, inception_v3 and xception "tf", densenet "torch".
   static const std::vector<ApplicationInfo> table = {
-      {"vgg16", "VGG16", "caffe", 224, "block5_pool", vgg16},
-      {"resnet50", "ResNet50", "caffe", 224, "conv5_block3_out", resnet50},
-      {"mobilenet_v2", "MobileNetV2", "tf", 224, "out_relu", mobilenet_v2},
-      {"densenet121", "DenseNet121", "torch", 224, "relu", densenet121},
-      {"inception_v3", "InceptionV3", "tf", 299, "mixed10", inception_v3},
-      {"xception", "Xception", "tf", 299, "block14_sepconv2_act", xception},
+      {"vgg16", "VGG16", "vgg16", "caffe", 224, "block5_pool", vgg16},
+      {"resnet50", "ResNet50", "resnet50", "caffe", 224, "conv5_block3_out", resnet50},
+      {"mobilenet_v2", "MobileNetV2", "mobilenetv2_1.00_224", "tf", 224, "out_relu", mobilenet_v2},
+      {"densenet121", "DenseNet121", "densenet121", "torch", 224, "relu", densenet121},
+      {"inception_v3", "InceptionV3", "inception_v3", "tf", 299, "mixed10", inception_v3},
+      {"xception", "Xception", "xception", "tf", 299, "block14_sepconv2_act", xception},
   };
   return table;
 }
@@ -33,6 +33,12 @@ const ApplicationInfo& application_info(const std::string& arch) {
     all += (all.empty() ? "" : ", ") + std::string(a.name);
   }
   throw ParameterError("arch", "architecture '" + arch + "' is not one convis builds (known: " + all + ")");
+}
+
+const ApplicationInfo* application_for_model(const std::string& model_name) {
+  for (const ApplicationInfo& a : applications())
+    if (model_name == a.model_name) return &a;
+  return nullptr;
 }
 
 Model application(const std::string& arch, bool include_top) { return application_info(arch).build(include_top); }

@@ -35,6 +35,7 @@ Model xception(bool include_top);      // Xception, 299x299 with the top
 struct ApplicationInfo {
   const char* name;          // what application() takes: "resnet50"
   const char* keras_class;   // keras.applications' function: "ResNet50"
+  const char* model_name;    // the name Keras gives the model: "resnet50", "mobilenetv2_1.00_224"
   // keras.applications' preprocess_input mode, by the names vis/preprocess.h gives its modes
   // (the Preprocess enum lives in vis/, above the engine): "caffe" (RGB -> BGR, minus ImageNet's
   // mean), "tf" (x / 127.5 - 1) or "torch" (x / 255, then ImageNet's mean and std).
@@ -49,6 +50,8 @@ const std::vector<ApplicationInfo>& applications();
 std::vector<std::string> application_names();
 // The row for arch; throws ParameterError("arch") listing the names otherwise.
 const ApplicationInfo& application_info(const std::string& arch);
+// The row whose Keras model name is `model_name` (a loaded file's Model::name), or null.
+const ApplicationInfo* application_for_model(const std::string& model_name);
 // application_info(arch).build(include_top).
 Model application(const std::string& arch, bool include_top);
 

@@ -44,6 +44,9 @@ std::vector<Tensor> layer_outputs(const Model& m, const Tensor& x, int last, con
   m.forward(Var::constant(x), last, false, [&](int i, Var& out) {
     if (i > 0 && kept(i)) outs[size_t(i)] = out.value();
   });
+  // In a graph a kept layer need not be an ancestor of `last` (a side branch): its own pass.
+  for (int i : keep)
+    if (i > 0 && i <= last && !outs[size_t(i)].defined()) outs[size_t(i)] = m.forward(Var::constant(x), i).value();
   return outs;
 }
 
@@ -51,7 +54,9 @@ std::vector<int> activation_layers(const Model& m) {
   std::vector<int> idx;
   for (size_t i = 1; i < m.layers.size(); ++i) {
     const Layer& l = m.layers[i];
-    const bool kind = l.type == LayerType::conv2d || l.type == LayerType::max_pool2d || l.type == LayerType::avg_pool2d;
+    const bool kind = l.type == LayerType::conv2d || l.type == LayerType::depthwise_conv2d ||
+                      l.type == LayerType::separable_conv2d || l.type == LayerType::max_pool2d ||
+                      l.type == LayerType::avg_pool2d;
     if (kind && l.has_spatial_output()) idx.push_back(int(i));
   }
   return idx;

@@ -39,7 +39,8 @@ struct ActivationOptions {
   std::string subtitle;    // second title line (the image and preprocessing, say)
 };
 
-// Layers `all` draws: Conv2D and pooling layers with a spatial output.
+// Layers `all` draws: convolutions (Conv2D, DepthwiseConv2D, SeparableConv2D) and pooling layers
+// with a spatial output.
 std::vector<int> activation_layers(const Model& m);
 
 // The grid of the channels of `out`, the (1, H, W, C) output of layer `l`. Throws naming the layer

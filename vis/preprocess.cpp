@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "engine/applications.h"
+
 namespace convis {
 
 namespace {
@@ -45,7 +47,11 @@ Preprocess parse_preprocess(const std::string& name) {
   throw std::invalid_argument("unknown preprocessing '" + name + "' (" + names + ")");
 }
 
-Preprocess default_preprocess(const Model& m) { return m.name == "vgg16" ? Preprocess::caffe : Preprocess::unit; }
+// keras.applications models (by the name Keras gives them) use their preprocess_input's mode.
+Preprocess default_preprocess(const Model& m) {
+  const ApplicationInfo* a = application_for_model(m.name);
+  return a ? parse_preprocess(a->preprocess) : Preprocess::unit;
+}
 
 const char* preprocess_name(Preprocess p) { return preprocess_mode(p).name; }
 

@@ -32,7 +32,9 @@ struct PreprocessMode {
 const PreprocessMode& preprocess_mode(Preprocess p);
 
 Preprocess parse_preprocess(const std::string& name);  // throws listing the valid names
-// The mode a model was trained with: caffe for VGG16 (keras.applications), unit (x/255) otherwise.
+// The mode a model was trained with: keras.applications models (recognised by the name Keras
+// gives them) their preprocess_input mode (caffe for VGG16 and ResNet50, tf for MobileNetV2,
+// InceptionV3 and Xception, torch for DenseNet121); unit (x/255) otherwise.
 Preprocess default_preprocess(const Model& m);
 const char* preprocess_name(Preprocess p);
 

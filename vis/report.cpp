@@ -31,6 +31,21 @@ bool is_pooling(LayerType t) {
 // LeakyReLU before each pool.
 std::vector<int> block_ends(const Model& m) {
   std::vector<int> ends;
+  if (!m.is_chain()) {
+    // A graph (ResNet, Inception): the last layer of each spatial size, padding aside, e.g.
+    // conv2_block3_out, conv3_block4_out, ... for ResNet50, mixed2, mixed7, mixed10 for InceptionV3.
+    for (size_t i = 1; i < m.layers.size(); ++i) {
+      const Layer& l = m.layers[i];
+      if (!l.has_spatial_output() || l.type == LayerType::zero_padding2d || l.type == LayerType::cropping2d) continue;
+      const auto same_size = [&](int j) {
+        const Shape& s = m.layers[size_t(j)].output_shape;
+        return s.rank() == 3 && s[0] == l.output_shape[0] && s[1] == l.output_shape[1];
+      };
+      if (!ends.empty() && same_size(ends.back())) ends.back() = int(i);
+      else ends.push_back(int(i));
+    }
+    return ends;
+  }
   for (size_t i = 2; i < m.layers.size(); ++i) {
     const int p = m.inputs_of(int(i)).at(0);
     const Layer& prev = m.layers[size_t(p)];
