@@ -107,11 +107,15 @@ inline void require_channels_last(const json& cfg, const std::string& layer, con
     fail(layer, cls, "data_format " + shown(*v) + " is not supported (channels_last only)");
 }
 
+// A layer's activation: a name ("relu"), or an object that holds one, as Keras 3 writes some:
+// {"module": "keras.activations", "class_name": "function", "config": "relu6", ...} or
+// {"class_name": ..., "config": {"name": "relu6", ...}}.
 inline Activation activation_of(const json& cfg, const std::string& layer, const std::string& cls) {
   const json* a = field(cfg, "activation");
   if (!a) return Activation::linear;
   if (a->is_string()) return parse_activation(shown(a->get<std::string>()), layer);
   const json* inner = a->is_object() ? field(*a, "config") : nullptr;
+  if (inner && inner->is_string()) return parse_activation(shown(inner->get<std::string>()), layer);
   const json* name = inner ? field(*inner, "name") : nullptr;
   if (name && name->is_string()) return parse_activation(shown(name->get<std::string>()), layer);
   fail(layer, cls, "activation " + shown(*a) + " is not a name");

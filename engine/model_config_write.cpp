@@ -2,6 +2,7 @@
 // convis read back. The reader, with its checks against hostile files, is model_config.cpp.
 #include "engine/model_config.h"
 
+#include <cmath>
 #include <stdexcept>
 
 #include <nlohmann/json.hpp>
@@ -24,6 +25,54 @@ void kernel_layer_keys(json& cfg, const Layer& l) {
   for (const char* k : {"kernel_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint",
                         "bias_constraint"})
     cfg[k] = nullptr;
+}
+
+// What DepthwiseConv2D and SeparableConv2D write beside kernel_layer_keys' activation and bias:
+// Keras 2.15's keys for their depthwise (and pointwise) kernels.
+void separable_keys(json& cfg, const Layer& l, bool pointwise) {
+  cfg["kernel_size"] = json::array({l.kernel_h, l.kernel_w});
+  cfg["strides"] = json::array({l.stride_h, l.stride_w});
+  cfg["padding"] = padding_name(l.padding);
+  cfg["data_format"] = "channels_last";
+  cfg["dilation_rate"] = json::array({1, 1});
+  cfg["depth_multiplier"] = l.depth_multiplier;
+  cfg["activation"] = activation_name(l.activation);
+  cfg["use_bias"] = l.use_bias;
+  cfg["bias_initializer"] = initializer("Zeros");
+  for (const char* part : {"depthwise", "pointwise"}) {
+    if (!pointwise && part[0] == 'p') continue;
+    cfg[std::string(part) + "_initializer"] = initializer("GlorotUniform");
+    cfg[std::string(part) + "_regularizer"] = nullptr;
+    cfg[std::string(part) + "_constraint"] = nullptr;
+  }
+  for (const char* k : {"bias_regularizer", "activity_regularizer", "bias_constraint"}) cfg[k] = nullptr;
+}
+
+// ZeroPadding2D / Cropping2D's ((top, bottom), (left, right)).
+json border(const Layer& l) {
+  return json::array({json::array({l.pad_top, l.pad_bottom}), json::array({l.pad_left, l.pad_right})});
+}
+
+// Keras 2 writes BatchNormalization's axis as a list of non-negative axes of the batched tensor;
+// a negative axis is resolved against the built output (-1 stays -1, which Keras reads too, when
+// the model is not built).
+json batch_axis(const Layer& l) {
+  const int r = l.output_shape.rank();
+  return json::array({l.axis < 0 && r > 0 ? l.axis + r + 1 : l.axis});
+}
+
+// The training-only layers that read as identities (LayerType::dropout), each with its own keys.
+void identity_keys(json& cfg, const Layer& l) {
+  const std::string& c = l.class_name;
+  if (c == "ActivityRegularization") {  // its l1 and l2 have no Layer field: written as Keras' defaults
+    cfg["l1"] = 0.0;
+    cfg["l2"] = 0.0;
+    return;
+  }
+  if (c == "GaussianNoise") cfg["stddev"] = l.dropout_rate;
+  else cfg["rate"] = l.dropout_rate;
+  if (c == "Dropout" || c == "AlphaDropout" || c.rfind("SpatialDropout", 0) == 0) cfg["noise_shape"] = nullptr;
+  cfg["seed"] = nullptr;
 }
 
 json layer_to_json(const Layer& l, const Model& m) {
@@ -53,23 +102,27 @@ json layer_to_json(const Layer& l, const Model& m) {
       cfg["padding"] = padding_name(l.padding);
       cfg["data_format"] = "channels_last";
       break;
+    case LayerType::depthwise_conv2d:
+      separable_keys(cfg, l, false);
+      cfg["groups"] = 1;
+      break;
+    case LayerType::separable_conv2d:
+      cfg["filters"] = l.filters;
+      separable_keys(cfg, l, true);
+      break;
     case LayerType::global_avg_pool2d:
     case LayerType::global_max_pool2d:
       cfg["data_format"] = "channels_last";
-      cfg["keepdims"] = false;
+      cfg["keepdims"] = l.keepdims;
       break;
     case LayerType::dense:
       cfg["units"] = l.units;
       kernel_layer_keys(cfg, l);
       break;
     case LayerType::flatten: cfg["data_format"] = "channels_last"; break;
-    case LayerType::dropout:
-      cfg["rate"] = l.dropout_rate;
-      cfg["noise_shape"] = nullptr;
-      cfg["seed"] = nullptr;
-      break;
+    case LayerType::dropout: identity_keys(cfg, l); break;
     case LayerType::batch_norm:
-      cfg["axis"] = json::array({3});
+      cfg["axis"] = batch_axis(l);
       cfg["momentum"] = 0.99;
       cfg["epsilon"] = l.epsilon;
       cfg["center"] = l.bn_center;
@@ -87,12 +140,54 @@ json layer_to_json(const Layer& l, const Model& m) {
       } else if (l.class_name == "Softmax") {
         cfg["axis"] = -1;
       } else {
+        if (l.activation == Activation::gelu && l.gelu_approximate)
+          throw std::invalid_argument("model_config: layer '" + l.name + "' (" + l.class_name +
+                                      ") uses the tanh approximation of gelu, which Keras' Activation('gelu') "
+                                      "config cannot say (it means the exact gelu)");
         cfg["activation"] = activation_name(l.activation);
       }
       break;
+    case LayerType::relu:
+      cfg["max_value"] = std::isinf(l.max_value) ? json(nullptr) : json(l.max_value);
+      cfg["negative_slope"] = l.negative_slope;
+      cfg["threshold"] = l.threshold;
+      break;
     case LayerType::leaky_relu: cfg["alpha"] = l.alpha; break;
-    default:
-      throw std::invalid_argument("model_config: layer '" + l.name + "' (" + l.class_name + ") cannot be written yet");
+    case LayerType::add:
+    case LayerType::subtract:
+    case LayerType::multiply:
+    case LayerType::average:
+    case LayerType::maximum: break;  // Keras' merge layers have no keys of their own
+    case LayerType::concatenate: cfg["axis"] = l.axis; break;
+    case LayerType::zero_padding2d:
+      cfg["padding"] = border(l);
+      cfg["data_format"] = "channels_last";
+      break;
+    case LayerType::cropping2d:
+      cfg["cropping"] = border(l);
+      cfg["data_format"] = "channels_last";
+      break;
+    case LayerType::upsampling2d:
+      cfg["size"] = pair(l.size_h, l.size_w);
+      cfg["data_format"] = "channels_last";
+      cfg["interpolation"] = l.bilinear ? "bilinear" : "nearest";
+      break;
+    case LayerType::reshape: cfg["target_shape"] = l.target_shape; break;
+    case LayerType::permute: cfg["dims"] = l.target_shape; break;
+    case LayerType::rescaling:
+      cfg["scale"] = l.scale;
+      cfg["offset"] = l.offset;
+      break;
+    case LayerType::normalization: {
+      // Adapted statistics are the layer's weights (in the file beside this config); one value for
+      // every channel (a (1) mean and variance) is what Keras writes in the config itself.
+      cfg["axis"] = json::array({l.axis});
+      cfg["invert"] = false;
+      const bool one = l.weights.size() == 3 && l.weights[0].shape() == Shape{1};
+      cfg["mean"] = one ? json(l.weights[0].value()[0]) : json(nullptr);
+      cfg["variance"] = one ? json(l.weights[1].value()[0]) : json(nullptr);
+      break;
+    }
   }
   return json{{"class_name", l.class_name}, {"config", cfg}};
 }

@@ -95,7 +95,11 @@ std::vector<Shape> Layer::expected_weight_shapes(const Shape& in) const {
       s.push_back(Shape{n});
       return s;
     }
-    case LayerType::normalization: return {Shape{c}, Shape{c}, Shape{}};  // mean, variance, count
+    case LayerType::normalization:
+      // mean, variance, count; a config that gave one mean and variance for every channel holds
+      // them as (1) (Keras broadcasts them; normalize_inference does)
+      if (weights.size() == 3 && weights[0].shape() == Shape{1}) return {Shape{1}, Shape{1}, Shape{}};
+      return {Shape{c}, Shape{c}, Shape{}};
     default: return {};
   }
 }
@@ -165,8 +169,17 @@ void check_parameters(const Layer& l, const Shape& in) {
                                     in.str());
       break;
     case LayerType::dropout:
-      if (!(l.dropout_rate >= 0.f && l.dropout_rate < 1.f))
+      if (l.class_name == "GaussianNoise") {  // dropout_rate holds its stddev
+        if (!(l.dropout_rate >= 0.f && l.dropout_rate < 1e30f))
+          throw std::invalid_argument(where_of(l) + ": stddev " + std::to_string(l.dropout_rate) + " is not >= 0");
+      } else if (!(l.dropout_rate >= 0.f && l.dropout_rate < 1.f)) {
         throw std::invalid_argument(where_of(l) + ": rate " + std::to_string(l.dropout_rate) + " is not in [0, 1)");
+      }
+      break;
+    case LayerType::normalization:
+      if (in.rank() < 1 || sample_axis(l.axis, in.rank()) != in.rank() - 1)
+        throw std::invalid_argument(where_of(l) + ": axis " + std::to_string(l.axis) + " is not the last axis of its input " +
+                                    in.str() + " (convis normalises the last axis only)");
       break;
     case LayerType::leaky_relu: need_finite(l, "alpha", l.alpha); break;
     case LayerType::relu:
@@ -228,9 +241,11 @@ Shape merge_shape(const Layer& l, const std::vector<Shape>& in) {
 
 Shape reshape_shape(const Layer& l, const Shape& in) {
   const std::string where = where_of(l);
-  if (l.target_shape.empty() || l.target_shape.size() > 6)
+  if (l.target_shape.empty() || l.target_shape.size() > size_t(Shape::kMaxRank - 1))
     throw std::invalid_argument(where + ": target_shape has " + std::to_string(l.target_shape.size()) +
-                                " axes, expected 1..6");
+                                " axes, expected 1.." + std::to_string(Shape::kMaxRank - 1) +
+                                " (convis tensors have at most " + std::to_string(Shape::kMaxRank) +
+                                " axes, the batch included)");
   int64_t known = 1;
   int free = -1;
   for (size_t k = 0; k < l.target_shape.size(); ++k) {
@@ -336,58 +351,127 @@ Shape layer_output_shape(const Layer& l, const std::vector<Shape>& ins) {
 }
 
 Var apply_activation(const Var& y, Activation a, bool gelu_approximate) {
-  (void)gelu_approximate;
   switch (a) {
     case Activation::linear: return y;
     case Activation::relu: return relu(y);
     case Activation::softmax: return softmax(y);
     case Activation::sigmoid: return sigmoid(y);
     case Activation::tanh: return convis::tanh(y);
-    default: break;
+    case Activation::relu6: return relu6(y);
+    case Activation::swish: return swish(y);
+    case Activation::hard_sigmoid: return hard_sigmoid(y);
+    case Activation::hard_swish: return hard_swish(y);
+    case Activation::elu: return elu(y);
+    case Activation::selu: return selu(y);
+    case Activation::gelu: return gelu(y, gelu_approximate);
+    case Activation::softplus: return softplus(y);
   }
-  throw std::invalid_argument(std::string("activation '") + activation_name(a) + "' is not implemented yet");
+  throw std::invalid_argument("activation " + std::to_string(int(a)) + " is not an Activation value");
 }
 
 namespace {
 
 Var bias_of(const Layer& l, size_t k) { return l.use_bias && l.weights.size() > k ? l.weights[k] : Var(); }
 
+// A Conv2D-like layer's own activation: fused into the convolution when it is a ReLU, left out
+// when act is false.
+Var activated(const Layer& l, const Var& y, bool act) { return act ? apply_activation(y, l.activation, l.gelu_approximate) : y; }
+
+// Add, Multiply, Maximum of any number of inputs, left to right (as Keras' _Merge layers fold them).
+template <class Op>
+Var fold(const std::vector<Var>& in, Op op) {
+  Var y = in.at(0);
+  for (size_t i = 1; i < in.size(); ++i) y = op(y, in[i]);
+  return y;
+}
+
+Var relu_of(const Layer& l, const Var& h) {
+  const bool no_cap = std::isinf(l.max_value) && l.max_value > 0.f;
+  if (l.threshold == 0.f && l.negative_slope == 0.f) {
+    if (no_cap) return relu(h);  // the plain ReLU, its fast path
+    if (l.max_value == 6.f) return relu6(h);
+  }
+  return relu_layer(h, l.max_value, l.threshold, l.negative_slope);
+}
+
 }  // namespace
 
 Var apply_layer(const Layer& l, const std::vector<Var>& in, bool act) {
   const Var& h = in.at(0);
+  const int64_t N = h.shape().rank() ? h.shape()[0] : 0;
   switch (l.type) {
     case LayerType::input: return h;
     case LayerType::conv2d: {
       const bool fuse = act && l.activation == Activation::relu;
       const Var y = conv2d(h, l.weights.at(0), bias_of(l, 1), l.stride_h, l.stride_w, l.padding, fuse);
-      return act && !fuse ? apply_activation(y, l.activation, l.gelu_approximate) : y;
+      return fuse ? y : activated(l, y, act);
+    }
+    case LayerType::depthwise_conv2d:
+      return activated(l, depthwise_conv2d(h, l.weights.at(0), bias_of(l, 1), l.stride_h, l.stride_w, l.padding), act);
+    case LayerType::separable_conv2d: {
+      // depthwise (no bias), then the pointwise 1x1 convolution with the layer's bias
+      const Var d = depthwise_conv2d(h, l.weights.at(0), Var(), l.stride_h, l.stride_w, l.padding);
+      const bool fuse = act && l.activation == Activation::relu;
+      const Var y = conv2d(d, l.weights.at(1), bias_of(l, 2), 1, 1, Padding::valid, fuse);
+      return fuse ? y : activated(l, y, act);
     }
     case LayerType::dense: {
       if (h.shape().rank() != 2)
         throw std::invalid_argument("layer '" + l.name + "' (Dense) needs a flat input, got " + h.shape().str());
       const bool fuse = act && l.activation == Activation::relu;
       const Var y = dense(h, l.weights.at(0), bias_of(l, 1), fuse);
-      return act && !fuse ? apply_activation(y, l.activation, l.gelu_approximate) : y;
+      return fuse ? y : activated(l, y, act);
     }
     case LayerType::max_pool2d: return max_pool2d(h, l.kernel_h, l.kernel_w, l.stride_h, l.stride_w, l.padding);
     case LayerType::avg_pool2d: return avg_pool2d(h, l.kernel_h, l.kernel_w, l.stride_h, l.stride_w, l.padding);
-    case LayerType::global_avg_pool2d: return global_avg_pool2d(h);
-    case LayerType::global_max_pool2d: return global_max_pool2d(h);
+    case LayerType::global_avg_pool2d:
+    case LayerType::global_max_pool2d: {
+      const Var y = l.type == LayerType::global_avg_pool2d ? global_avg_pool2d(h) : global_max_pool2d(h);
+      return l.keepdims ? reshape(y, Shape{N, 1, 1, y.shape()[1]}) : y;
+    }
     case LayerType::flatten: return flatten(h);
-    case LayerType::dropout: return h;  // identity at inference
+    case LayerType::dropout: return h;  // identity at inference (and the noise layers alike)
     case LayerType::batch_norm: {
-      const int64_t c = h.shape()[h.shape().rank() - 1];
+      const int rank = h.shape().rank();
+      const int axis = l.axis < 0 ? l.axis + rank : l.axis;
+      const int64_t c = axis >= 1 && axis < rank ? h.shape()[axis] : 0;
       size_t k = 0;
       const Var gamma = l.bn_scale ? l.weights.at(k++) : Var::constant(Tensor::full({c}, 1.f));
       const Var beta = l.bn_center ? l.weights.at(k++) : Var::constant(Tensor::zeros({c}));
-      return batch_norm_inference(h, gamma, beta, l.weights.at(k), l.weights.at(k + 1), l.epsilon);
+      return batch_norm_inference(h, gamma, beta, l.weights.at(k), l.weights.at(k + 1), l.epsilon, axis);
     }
     case LayerType::activation: return act ? apply_activation(h, l.activation, l.gelu_approximate) : h;
     case LayerType::leaky_relu: return act ? leaky_relu(h, l.alpha) : h;
-    default: break;
+    case LayerType::relu: return act ? relu_of(l, h) : h;
+    case LayerType::add: return fold(in, [](const Var& a, const Var& b) { return add(a, b); });
+    case LayerType::subtract: return sub(in.at(0), in.at(1));
+    case LayerType::multiply: return fold(in, [](const Var& a, const Var& b) { return mul(a, b); });
+    case LayerType::maximum: return fold(in, [](const Var& a, const Var& b) { return maximum(a, b); });
+    case LayerType::average: return average(in);
+    case LayerType::concatenate: return concat(in, l.axis);
+    case LayerType::zero_padding2d: return zero_pad2d(h, l.pad_top, l.pad_bottom, l.pad_left, l.pad_right);
+    case LayerType::cropping2d: return crop2d(h, l.pad_top, l.pad_bottom, l.pad_left, l.pad_right);
+    case LayerType::upsampling2d: return upsample2d(h, l.size_h, l.size_w, l.bilinear);
+    case LayerType::reshape: {
+      const std::vector<int64_t> all = h.shape().dims();
+      const std::vector<Shape> per_sample{Shape(std::vector<int64_t>(all.begin() + 1, all.end()))};
+      std::vector<int64_t> dims = layer_output_shape(l, per_sample).dims();
+      dims.insert(dims.begin(), N);
+      return reshape(h, Shape(dims));
+    }
+    case LayerType::permute: {
+      std::vector<int> dims;
+      for (int64_t d : l.target_shape) dims.push_back(int(d));
+      return permute(h, dims);
+    }
+    case LayerType::rescaling: {
+      const Var y = l.scale == 1.f ? h : mul_scalar(h, l.scale);
+      return l.offset == 0.f ? y : add_scalar(y, l.offset);
+    }
+    case LayerType::normalization: return normalize_inference(h, l.weights.at(0), l.weights.at(1));
   }
-  throw std::invalid_argument("layer '" + l.name + "' (" + l.class_name + "): not implemented yet");
+  throw std::invalid_argument("layer '" + l.name + "' (" + l.class_name + "): layer type " +
+                              std::to_string(int(l.type)) + " has no op");
 }
 
 }  // namespace convis
