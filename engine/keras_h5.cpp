@@ -208,10 +208,24 @@ KerasFile read_unisolated(const std::string& path, const KerasCheck& check) {
 
 namespace {
 
-void check_layers(const std::vector<LayerWeights>& layers) {
+// A layer name is a group path. Keras 2 allows '/' in names (DenseNet's "conv1/conv"), which
+// h5py turns into nested groups, as the writer does; Keras 3 does not.
+bool valid_layer_name(const std::string& n, KerasLayout layout) {
+  if (n.empty() || n == "." || n.front() == '/' || n.back() == '/' || n.find("//") != std::string::npos) return false;
+  if (layout == KerasLayout::keras3) return n.find('/') == std::string::npos;
+  for (size_t a = 0; a <= n.size();) {
+    const size_t b = std::min(n.find('/', a), n.size());
+    const std::string part = n.substr(a, b - a);
+    if (part == "." || part == "..") return false;
+    a = b + 1;
+  }
+  return true;
+}
+
+void check_layers(const std::vector<LayerWeights>& layers, KerasLayout layout) {
   std::set<std::string> seen;
   for (const LayerWeights& lw : layers) {
-    if (lw.layer.empty() || lw.layer.find('/') != std::string::npos || lw.layer == ".")
+    if (!valid_layer_name(lw.layer, layout))
       throw std::invalid_argument("layer name '" + lw.layer + "' is not a valid Keras layer name");
     if (!seen.insert(lw.layer).second) throw std::invalid_argument("layer '" + lw.layer + "' is listed twice");
     for (const NamedTensor& w : lw.weights) {
@@ -278,7 +292,7 @@ KerasFile read_keras_h5(const std::string& path, const KerasCheck& check) {
 void write_keras_h5(const std::string& path, KerasLayout layout, const std::vector<LayerWeights>& layers,
                     const std::string& model_config) {
   try {
-    check_layers(layers);
+    check_layers(layers, layout);
   } catch (const std::invalid_argument& e) {
     throw error(path, e.what());
   }
