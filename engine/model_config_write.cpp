@@ -27,8 +27,10 @@ void kernel_layer_keys(json& cfg, const Layer& l) {
     cfg[k] = nullptr;
 }
 
-// What DepthwiseConv2D and SeparableConv2D write beside kernel_layer_keys' activation and bias:
-// Keras 2.15's keys for their depthwise (and pointwise) kernels.
+// What DepthwiseConv2D and SeparableConv2D write alike, in Keras 2.15's keys: kernel, strides,
+// padding, depth multiplier, activation, bias, and the depthwise (and pointwise) kernels'
+// initialisers, no regularisers or constraints. No kernel_initializer: Keras' get_config leaves it
+// out, and Keras 3's constructors refuse keys they do not know.
 void separable_keys(json& cfg, const Layer& l, bool pointwise) {
   cfg["kernel_size"] = json::array({l.kernel_h, l.kernel_w});
   cfg["strides"] = json::array({l.stride_h, l.stride_w});

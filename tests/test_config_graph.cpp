@@ -203,7 +203,7 @@ TEST_CASE("model_config writer: Keras 2.15 keys for the new classes") {
   CHECK(dw["depth_multiplier"] == 1);
   CHECK(dw["groups"] == 1);
   CHECK(dw["depthwise_initializer"]["class_name"] == "GlorotUniform");
-  CHECK(!dw.contains("kernel_initializer"));  // Keras' DepthwiseConv2D pops it: it would refuse the key
+  CHECK(!dw.contains("kernel_initializer"));  // Keras' get_config pops it (Keras 3 would refuse it)
   CHECK(layers[2]["config"]["max_value"] == 6.0);
   CHECK(layers[3]["config"]["axis"] == nlohmann::json::array({3}));  // -1 resolved on the built (8, 8, 3)
   CHECK(layers[4]["config"]["padding"] == nlohmann::json::parse("[[1, 1], [2, 2]]"));
