@@ -77,8 +77,8 @@ Var mul_scalar(const Var& x, float s);
 
 // ---- the activations of graph models (engine/ops_activation.cpp; formulas, and the one-sided
 // derivative each takes at its kinks, in kernels/activation.h) ---------------------------------
-// Keras' ReLU layer: max_value if x >= max_value; x if threshold <= x < max_value; else
-// negative_slope * (x - threshold). max_value may be +infinity. Under GuidedRelu its backward is
+// Keras' ReLU layer as backend.relu computes it: min(x, max_value) for x > threshold, else
+// negative_slope * (x - threshold) (so 0 at x == threshold). max_value may be +infinity. Under GuidedRelu its backward is
 // guided as relu's (dy > 0 where threshold < x < max_value; the slope is dropped).
 Var relu_layer(const Var& x, float max_value, float threshold, float negative_slope);
 Var relu6(const Var& x);         // min(max(x, 0), 6), relu_layer(x, 6, 0, 0)

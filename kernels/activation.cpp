@@ -2,6 +2,7 @@
 // by OpenMP over large arrays as kernels/elementwise.cpp's are.
 #include "kernels/activation.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "kernels/cpu.h"
@@ -24,28 +25,40 @@ constexpr float kGeluCubic = 0.044715f;
 
 }  // namespace
 
+// Keras' own arithmetic (backend.relu): y = [x > threshold] min(x, max_value)
+//   + negative_slope min(x - threshold, 0), so x == threshold gives 0; the gradient is 1 on
+// (threshold, max_value), 0 at or above max_value, negative_slope at or below threshold.
+// Written as selects of constants and min, the loops vectorise; the per-element branches they
+// replace mispredicted on real activations and made these loops two fifths of a MobileNetV2
+// maximisation step. The parameters are firstprivate: shared, they are read through a pointer
+// on every element (a store to y might change them), which also keeps a loop scalar.
 void relu_layer_fwd(const float* x, float* y, float max_value, float threshold, float negative_slope, int64_t n) {
-#pragma omp parallel for if (n >= kParallelFloats) schedule(static)
+#pragma omp parallel for if (n >= kParallelFloats) schedule(static) firstprivate(max_value, threshold, negative_slope)
   for (int64_t i = 0; i < n; ++i) {
     const float v = x[i];
-    y[i] = v >= max_value ? max_value : v >= threshold ? v : negative_slope * (v - threshold);
+    const float above = v > threshold ? std::min(v, max_value) : 0.f;
+    y[i] = above + negative_slope * std::min(v - threshold, 0.f);
   }
 }
 
 void relu_layer_bwd(const float* x, const float* dy, float* dx, float max_value, float threshold, float negative_slope,
                     bool guided, int64_t n) {
-  if (guided) {
-#pragma omp parallel for if (n >= kParallelFloats) schedule(static)
+  if (guided) {  // only what passes where the unit is on (open interval), and only positive gradients
+#pragma omp parallel for if (n >= kParallelFloats) schedule(static) firstprivate(max_value, threshold)
     for (int64_t i = 0; i < n; ++i) {
-      const float d = dy[i];
-      dx[i] += x[i] > threshold && x[i] < max_value && d > 0.f ? d : 0.f;
+      const float v = x[i], d = dy[i];
+      const float in = v < max_value ? 1.f : 0.f;
+      const float on = v > threshold ? in : 0.f;
+      dx[i] += on * std::max(d, 0.f);
     }
     return;
   }
-#pragma omp parallel for if (n >= kParallelFloats) schedule(static)
+#pragma omp parallel for if (n >= kParallelFloats) schedule(static) firstprivate(max_value, threshold, negative_slope)
   for (int64_t i = 0; i < n; ++i) {
     const float v = x[i], d = dy[i];
-    dx[i] += v >= max_value ? 0.f : v > threshold ? d : negative_slope * d;
+    const float in = v < max_value ? 1.f : 0.f;
+    const float slope = v > threshold ? in : negative_slope;
+    dx[i] += slope * d;
   }
 }
 

@@ -6,9 +6,9 @@
 
 namespace convis {
 
-// Keras' ReLU layer:      y = max_value                  if x >= max_value
-//                         y = x                          if threshold <= x < max_value
-//                         y = negative_slope * (x - threshold)   otherwise
+// Keras' ReLU layer, as backend.relu computes it:
+//                         y = min(x, max_value)                  if x > threshold
+//                         y = negative_slope * (x - threshold)   otherwise (0 at x == threshold)
 // f' = 1 on (threshold, max_value), negative_slope for x <= threshold, 0 for x >= max_value
 // (ReLU6: 1 on (0, 6), TensorFlow's Relu6Grad). max_value may be +infinity.
 // guided (guided backprop, engine/autograd.h): dx += dy where threshold < x < max_value and dy > 0.

@@ -221,9 +221,9 @@ inline Tensor reference_layer(const Model& m, int i, const std::vector<Tensor>& 
       y = x.clone();
       for (int64_t k = 0; k < y.numel(); ++k) {
         const double v = x[k];
-        y[k] = float(v >= double(l.max_value) ? double(l.max_value)
-                     : v >= double(l.threshold) ? v
-                                                : double(l.negative_slope) * (v - double(l.threshold)));
+        // Keras' backend.relu: x [x > threshold], clipped at max_value, minus the negative part.
+        y[k] = float((v > double(l.threshold) ? std::min(v, double(l.max_value)) : 0.0) -
+                     double(l.negative_slope) * std::max(double(l.threshold) - v, 0.0));
       }
       return y;
     case LayerType::leaky_relu:

@@ -45,13 +45,14 @@ TEST_CASE("ReLU layer: max_value, threshold and negative_slope at and between th
   // negative_slope 0.1, no cap: a leaky ReLU.
   check_points("relu_layer(inf, 0, 0.1)", [](const Var& v) { return relu_layer(v, kInf, 0.f, 0.1f); },
                {{-2.f, -0.2f, 0.1f}, {0.f, 0.f, 0.1f}, {2.f, 2.f, 1.f}, {1e6f, 1e6f, 1.f}});
-  // All three: below the threshold 1 the slope 0.5 runs from (1, 0); capped at 5.
+  // All three: below the threshold 1 the slope 0.5 runs from (1, 0); capped at 5. At the
+  // threshold itself Keras' backend.relu gives 0 (x * [x > threshold], then the negative part).
   check_points("relu_layer(5, 1, 0.5)", [](const Var& v) { return relu_layer(v, 5.f, 1.f, 0.5f); },
-               {{0.f, -0.5f, 0.5f}, {0.5f, -0.25f, 0.5f}, {1.f, 1.f, 0.5f}, {4.f, 4.f, 1.f}, {5.f, 5.f, 0.f},
+               {{0.f, -0.5f, 0.5f}, {0.5f, -0.25f, 0.5f}, {1.f, 0.f, 0.5f}, {4.f, 4.f, 1.f}, {5.f, 5.f, 0.f},
                 {9.f, 5.f, 0.f}});
-  // A threshold with no slope: values up to it are 0, the first one at it is itself.
+  // A threshold with no slope: values up to and at it are 0 (Keras: x * [x > threshold]).
   check_points("relu_layer(inf, 2, 0)", [](const Var& v) { return relu_layer(v, kInf, 2.f, 0.f); },
-               {{1.f, 0.f, 0.f}, {2.f, 2.f, 0.f}, {3.f, 3.f, 1.f}});
+               {{1.f, 0.f, 0.f}, {2.f, 0.f, 0.f}, {3.f, 3.f, 1.f}});
   CHECK(test::contains(test::error_of([] { relu_layer(Var::constant(Tensor::zeros({2})), -1.f, 0.f, 0.f); }),
                        "relu_layer: max_value"));
 }
