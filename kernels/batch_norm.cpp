@@ -34,6 +34,12 @@ void batch_norm_fwd(const float* x, const float* scale, const float* shift, floa
 }
 
 void batch_norm_bwd_data(const float* dy, const float* scale, float* dx, int64_t outer, int64_t C, int64_t inner) {
+  if (inner == 1) {  // NHWC, the channel axis last: one contiguous, vectorised row of C per pixel
+#pragma omp parallel for if (outer * C >= kParallelFloats) schedule(static)
+    for (int64_t r = 0; r < outer; ++r)
+      for (int64_t c = 0; c < C; ++c) dx[r * C + c] += dy[r * C + c] * scale[c];
+    return;
+  }
   const int64_t rows = outer * C;
 #pragma omp parallel for if (rows * inner >= kParallelFloats) schedule(static)
   for (int64_t r = 0; r < rows; ++r) {
