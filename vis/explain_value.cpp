@@ -32,6 +32,7 @@ bool is_pointwise(const Layer& l) {
   switch (l.type) {
     case LayerType::batch_norm:
     case LayerType::leaky_relu:
+    case LayerType::relu:
     case LayerType::dropout: return true;
     case LayerType::activation: return l.activation != Activation::softmax;
     default: return false;
@@ -319,6 +320,13 @@ ValueExplanation explain_value(const Model& m, const Tensor& input, const std::s
       s.after = v > 0 ? v : double(l.alpha) * v;
       s.formula = v > 0 ? "x > 0, kept: " + num(s.after, 6)
                         : "x <= 0, scaled by alpha: " + num(l.alpha, 3) + " * " + paren(v, 6) + " = " + num(s.after, 6);
+    } else if (l.type == LayerType::relu) {
+      // Keras' ReLU layer (ReLU6 is max_value 6): min(x, max) above the threshold, else its slope.
+      const double t = l.threshold, mx = l.max_value, a = l.negative_slope;
+      s.after = v > t ? std::min(v, mx) : a * (v - t) + 0.0;  // + 0.0: no "-0" printed
+      s.formula = v > t ? (v >= mx ? "x >= max_value, capped: " + num(mx, 6) : "x > threshold, kept: " + num(v, 6))
+                        : "x <= threshold " + num(t, 3) + ": " + num(a, 3) + " * (" + num(v, 6) + " - " + num(t, 3) +
+                              ") = " + num(s.after, 6);
     } else if (l.type == LayerType::dropout) {
       s.after = v;
       s.formula = "identity at inference";

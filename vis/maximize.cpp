@@ -150,7 +150,7 @@ Maximizer::Maximizer(const Model& m, const std::string& layer, const MaximizeOpt
                      "probability can also rise by pushing the other classes down");
   } else if (opt.pre_relu) {
     const bool has_own = (L.type == LayerType::conv2d || L.type == LayerType::dense) ? L.activation != Activation::linear
-                         : L.type == LayerType::activation || L.type == LayerType::leaky_relu;
+                         : L.type == LayerType::activation || L.type == LayerType::leaky_relu || L.type == LayerType::relu;
     if (!has_own)
       notes_.push_back("pre-ReLU: layer '" + layer + "' (" + L.class_name +
                        ") has no activation of its own, so its output is maximised as it is");
