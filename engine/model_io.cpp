@@ -167,6 +167,9 @@ void match_weights(Model& m, const KerasFile& f, bool declared, bool by_position
     LayerWeights nested;
     const LayerWeights* lw = by_position ? (k < groups.size() ? groups[k++] : nullptr) : f.find(l.name);
     if (!lw && !by_position && nested_weights(f, l.name, names, nested)) lw = &nested;
+    // Normalization's statistics may come in its config (Keras: Normalization(mean=..., variance=...)),
+    // already set as its weights: a file without a group for it keeps them.
+    if (!lw && l.type == LayerType::normalization && !l.weights.empty()) continue;
     if (!lw) throw std::invalid_argument("weights file '" + f.path + "': no weights for layer '" + l.name + "'");
     if (lw->weights.size() != want.size())
       throw std::invalid_argument("weights file '" + f.path + "': layer '" + l.name + "' has " +
