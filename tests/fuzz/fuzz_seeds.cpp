@@ -31,6 +31,23 @@ const char* kConfig = R"({"class_name": "Sequential", "config": {"name": "seed",
  {"class_name": "Flatten", "config": {"name": "f"}},
  {"class_name": "Dense", "config": {"name": "d1", "units": 3, "activation": "softmax"}}]}})";
 
+// A graph: a nested Functional model, a skip (Add), a concatenation, a depthwise conv, padding
+// and upsampling, in Keras 2's inbound_nodes spelling.
+const char* kGraph = R"({"class_name": "Functional", "config": {"name": "g", "layers": [
+ {"class_name": "InputLayer", "name": "in", "config": {"name": "in", "batch_input_shape": [null, 6, 6, 2]}, "inbound_nodes": []},
+ {"class_name": "Functional", "name": "base", "config": {"name": "base", "layers": [
+   {"class_name": "InputLayer", "name": "bi", "config": {"name": "bi", "batch_input_shape": [null, 6, 6, 2]}, "inbound_nodes": []},
+   {"class_name": "ZeroPadding2D", "name": "zp", "config": {"name": "zp", "padding": [[1, 0], [0, 1]]}, "inbound_nodes": [[["bi", 0, 0, {}]]]},
+   {"class_name": "Cropping2D", "name": "cr", "config": {"name": "cr", "cropping": [[1, 0], [0, 1]]}, "inbound_nodes": [[["zp", 0, 0, {}]]]}],
+   "input_layers": [["bi", 0, 0]], "output_layers": [["cr", 0, 0]]}, "inbound_nodes": [[["in", 0, 0, {}]]]},
+ {"class_name": "ReLU", "name": "r6", "config": {"name": "r6", "max_value": 6.0}, "inbound_nodes": [[["base", 1, 0, {}]]]},
+ {"class_name": "Add", "name": "add", "config": {"name": "add"}, "inbound_nodes": [[["r6", 0, 0, {}], ["in", 0, 0, {}]]]},
+ {"class_name": "UpSampling2D", "name": "up", "config": {"name": "up", "size": [2, 2], "interpolation": "bilinear"}, "inbound_nodes": [[["add", 0, 0, {}]]]},
+ {"class_name": "AveragePooling2D", "name": "ap", "config": {"name": "ap", "pool_size": [2, 2]}, "inbound_nodes": [[["up", 0, 0, {}]]]},
+ {"class_name": "Concatenate", "name": "cat", "config": {"name": "cat", "axis": -1}, "inbound_nodes": [[["ap", 0, 0, {}], ["add", 0, 0, {}]]]},
+ {"class_name": "Activation", "name": "sw", "config": {"name": "sw", "activation": "swish"}, "inbound_nodes": [[["cat", 0, 0, {}]]]}],
+ "input_layers": [["in", 0, 0]], "output_layers": [["sw", 0, 0]]}})";
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -60,6 +77,10 @@ int main(int argc, char** argv) {
   m.build();
   init_glorot_uniform(m, 1);
   bytes(out / "model_config" / "roundtrip.json", model_to_config(m));
+  bytes(out / "model_config" / "graph.json", kGraph);
+  Model g = model_from_config(kGraph);
+  g.build();
+  bytes(out / "model_config" / "graph_roundtrip.json", model_to_config(g));
   for (KerasLayout l : {KerasLayout::model, KerasLayout::keras2, KerasLayout::keras3})
     save_model(m, (out / "h5" / (std::string(layout_name(l)) + ".h5")).string(), l);
   return 0;
