@@ -2,12 +2,12 @@
 // The architectures of keras.applications, built in code with Keras' exact layer names, classes,
 // configs and layer order (the order Keras' get_config and model.summary() list them in), so a
 // user without a Keras file can make one and put the official ImageNet weights on it
-// (weights/fetch_applications.sh fetches them; engine/model_io.h's assign_weights matches by name).
+// (weights/fetch_applications.sh fetches them; engine/model_io.h's load_model recognises them).
 //
 // The order matters beyond the summary: some official files were written by older Keras with
 // other automatic names (Xception's names its layers convolution2d_1, ..., keras-team/keras issue
 // 9683), and Keras' own load_weights puts them on by position, the i-th layer with weights in this
-// order taking the file's i-th. Matching those files needs that positional rule, not the names.
+// order taking the file's i-th. load_model falls back to that rule when the names do not match.
 //
 //   Model m = application("resnet50", true);   // 224x224x3 -> predictions (1000, softmax)
 //   m.build();                                 // shapes; no weights yet

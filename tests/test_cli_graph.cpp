@@ -89,6 +89,8 @@ TEST_CASE("cli graph model: every command runs on a model with skips, branches a
   ok({"activations", "--weights", file, "--image", img, "--layer", "dw", "--out", out});
   ok({"activations", "--weights", file, "--image", img, "--layer", "all", "--out", out});
   ok({"filters", "--weights", file, "--layer", "c1", "--out", out});
+  ok({"filters", "--weights", file, "--layer", "dw", "--out", out});
+  CHECK(std::filesystem::exists(out + "/filters_dw.png"));
   ok({"maximize", "--weights", file, "--layer", "add", "--filters", "0-1", "--iters", "4", "--out", out});
   ok({"maximize", "--weights", file, "--layer", "side", "--filter", "2", "--iters", "4", "--out", out});
   for (const char* method : {"gradcam", "gradcampp", "vanilla", "guided", "integrated", "smoothgrad"})

@@ -354,3 +354,24 @@ TEST_CASE("filters and activations: bad inputs exit 2 with one line and write no
   CHECK(fs::is_regular_file(plain));
   fs::remove_all(dir);
 }
+
+TEST_CASE("filters: a depthwise kernel is drawn as one single-channel kernel per output channel") {
+  // (KH, KW, C, M) = (2, 3, 2, 3): output channel c*M + m of the sheet's (KH, KW, 1, C*M) view is
+  // w[y, x, c, m], the kernel that sees input channel c alone.
+  Layer l;
+  l.name = "dw";
+  l.class_name = "DepthwiseConv2D";
+  l.type = LayerType::depthwise_conv2d;
+  const Tensor w = convis::test::random_tensor({2, 3, 2, 3}, 4);
+  l.weights = {Var::constant(w)};
+  const Tensor k = drawn_kernel(l);
+  REQUIRE(k.shape() == Shape{2, 3, 1, 6});
+  for (int y = 0; y < 2; ++y)
+    for (int x = 0; x < 3; ++x)
+      for (int c = 0; c < 2; ++c)
+        for (int m = 0; m < 3; ++m) CHECK(k[(y * 3 + x) * 6 + c * 3 + m] == w[((y * 3 + x) * 2 + c) * 3 + m]);
+  int first = -1, last = -1;
+  default_filter_range(l, first, last);
+  CHECK(first == 0);
+  CHECK(last == 5);
+}

@@ -62,7 +62,8 @@ static int run_filters(const std::vector<std::string>& argv) {
   // Everything is checked before anything is written.
   const Model m = load_model(spec);
   const Layer& l = conv_layer(m, layer);
-  const int C = int(l.weights[0].shape()[2]), OC = l.filters;
+  const Tensor k = drawn_kernel(l);
+  const int C = int(k.dim(2)), OC = int(k.dim(3));
   if (C == 3 && args.has("cmap"))
     throw UsageError("filters: layer '" + layer + "' has 3 input channels, drawn as RGB: --cmap applies to grey kernels");
   if ((C == 1 || C == 3) && args.has("max-channels"))

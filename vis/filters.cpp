@@ -19,11 +19,15 @@ std::string fmt(float v) {
   return buf;
 }
 
-// Conv2D layers of m, for error messages.
+bool has_kernels(const Layer& l) {
+  return l.type == LayerType::conv2d || l.type == LayerType::depthwise_conv2d || l.type == LayerType::separable_conv2d;
+}
+
+// The convolution layers of m, for error messages.
 std::string conv_layer_names(const Model& m) {
   std::string s;
   for (const Layer& l : m.layers)
-    if (l.type == LayerType::conv2d) s += (s.empty() ? "" : ", ") + l.name;
+    if (has_kernels(l)) s += (s.empty() ? "" : ", ") + l.name;
   return s.empty() ? "(none)" : s;
 }
 
@@ -46,20 +50,28 @@ WeightNorm parse_weight_norm(const std::string& name) {
 
 const Layer& conv_layer(const Model& m, const std::string& name) {
   const Layer& l = m.layers[size_t(m.layer_index(name))];
-  if (l.type == LayerType::conv2d) {
+  if (has_kernels(l)) {
     if (l.weights.empty())
       throw std::invalid_argument("layer '" + name + "' (" + l.class_name + ") has no weights loaded");
     return l;
   }
   const std::string what = l.weights.empty() ? "has no weights" : "has no convolution kernels";
   throw std::invalid_argument("layer '" + name + "' (" + l.class_name + ") " + what +
-                              "; filters draws Conv2D layers: " + conv_layer_names(m));
+                              "; filters draws convolution layers: " + conv_layer_names(m));
+}
+
+Tensor drawn_kernel(const Layer& l) {
+  const Tensor& k = l.weights.at(0).value();
+  if (l.type == LayerType::conv2d) return k;
+  return k.reshape(Shape{k.dim(0), k.dim(1), 1, k.dim(2) * k.dim(3)});
 }
 
 void default_filter_range(const Layer& l, int& first, int& last) {
-  const int64_t C = l.weights.at(0).shape()[2];
+  const Tensor k = drawn_kernel(l);
+  const int64_t C = k.dim(2), OC = k.dim(3);
   first = 0;
-  last = (C == 1 || C == 3) ? l.filters - 1 : std::min(l.filters, 16) - 1;
+  // A depthwise layer has hundreds of one-channel kernels: the first 64 by default.
+  last = int(C == 3 ? OC : C == 1 ? (l.type == LayerType::conv2d ? OC : std::min<int64_t>(OC, 64)) : std::min<int64_t>(OC, 16)) - 1;
 }
 
 float WeightRange::to_unit(float w) const {
@@ -98,7 +110,7 @@ WeightRange weight_range(const Tensor& kernel, int first, int last, bool symmetr
 
 Canvas filter_sheet(const Model& m, const std::string& name, const FilterSheetOptions& opt) {
   const Layer& l = conv_layer(m, name);
-  const Tensor& k = l.weights[0].value();  // (KH, KW, C, OC)
+  const Tensor k = drawn_kernel(l);  // (KH, KW, C, OC)
   const int KH = int(k.dim(0)), KW = int(k.dim(1)), C = int(k.dim(2)), OC = int(k.dim(3));
   int first = opt.first, last = opt.last;
   if (last < 0) {
@@ -121,7 +133,8 @@ Canvas filter_sheet(const Model& m, const std::string& name, const FilterSheetOp
       per_filter ? std::string(symmetric ? "each filter scaled by its own max |w|" : "min-max per filter")
                  : (symmetric ? "scaled by the layer's max |w| = " + fmt(layer_range.hi)
                               : "min-max over the layer: " + fmt(layer_range.lo) + " .. " + fmt(layer_range.hi));
-  std::string title = name + " (" + l.class_name + "), kernel " + k.shape().str() + "\n";
+  std::string title = name + " (" + l.class_name + "), kernel " + l.weights[0].shape().str() +
+                      (l.type == LayerType::conv2d ? "" : ": one kernel per output channel, each on one input channel") + "\n";
   title += "filters " + std::to_string(first) + "-" + std::to_string(last) + " of " + std::to_string(OC) + ", ";
 
   const int max_k = std::max(KH, KW);

@@ -30,10 +30,15 @@ struct FilterSheetOptions {
 };
 
 // Filters shown when none are asked for: all of them for a layer with 1 or 3 input channels (one
-// tile each), the first 16 for deeper layers (one row of kernels each).
+// tile each; the first 64 of a depthwise layer), the first 16 for deeper layers (one row of kernels each).
 void default_filter_range(const Layer& l, int& first, int& last);
+// The kernel as a sheet draws it, (KH, KW, C, OC): a Conv2D's own; a DepthwiseConv2D's or
+// SeparableConv2D's depthwise kernel (KH, KW, C, M) as (KH, KW, 1, C*M), the same memory: output
+// channel c*M + m sees input channel c alone, so each is one small grey kernel.
+Tensor drawn_kernel(const Layer& l);
 
-// The Conv2D layer `name` of m, or an error naming the layer and its class (Dense, pooling, ...).
+// The convolution layer `name` of m (Conv2D, DepthwiseConv2D, SeparableConv2D), or an error naming
+// the layer and its class (Dense, pooling, ...).
 const Layer& conv_layer(const Model& m, const std::string& name);
 
 // Normalisation of weights to [0, 1] for display. Grey / RGB: (w - lo) / (hi - lo). blue_red:
