@@ -423,7 +423,8 @@ Canvas draw_diagram(const Model& m, const DiagramOptions& opt) {
       (boxes.size() != m.layers.size() ? " in " + std::to_string(boxes.size()) + " boxes" : "") + ", " +
       with_commas(m.param_count()) + " parameters, input " + std::to_string(m.built_h()) + "x" +
       std::to_string(m.built_w()) + "x" + std::to_string(m.input_c);
-  if (opt.style == DiagramStyle::layered) return draw_layered(m, boxes, title, details);
+  if (opt.style == DiagramStyle::layered)
+    return draw_layered(m, boxes, title, m.is_chain() ? details : details + "; drawn in Keras' order, the flat style draws its branches");
   // A model with branches is drawn as its graph; a chain as the wrapping list.
   return m.is_chain() ? draw_flat(m, boxes, title, details) : draw_graph(m, boxes, title, details);
 }
