@@ -253,9 +253,28 @@ Canvas draw_layered(const Model& m, const std::vector<DiagramBox>& boxes, const 
     max_fh = std::max(max_fh, q.fh), max_d = std::max(max_d, q.d), content_w += q.fw + q.d + kGap;
   content_w -= kGap;
 
+  // Inputs that are not the box just before (skips, branches' sources): arcs over the boxes, each
+  // in its own lane above the tallest box they pass.
+  struct Arc {
+    int from, to, lane;
+  };
+  std::vector<Arc> arcs;
+  std::vector<int> lane_end;  // per lane: the last box it is used to
+  for (int b = 0; b < int(boxes.size()); ++b)
+    for (int a : boxes[size_t(b)].inputs) {
+      if (a == b - 1) continue;
+      int lane = 0;
+      while (lane < int(lane_end.size()) && lane_end[size_t(lane)] >= a) ++lane;  // touching arcs would merge
+      if (lane == int(lane_end.size())) lane_end.push_back(-1);
+      lane_end[size_t(lane)] = b;
+      arcs.push_back({a, b, lane});
+    }
+  constexpr int kLane = 5;
+  const int arcs_h = arcs.empty() ? 0 : 10 + int(lane_end.size()) * kLane;
+
   const int title_px = 20, details_px = 13;
   const int width = std::max(content_w, 640) + 2 * kMargin;
-  const int axis = kMargin + title_px + 8 + details_px + 24 + max_d + max_fh / 2;
+  const int axis = kMargin + title_px + 8 + details_px + 24 + arcs_h + max_d + max_fh / 2;
   const int label_top = axis + max_fh / 2 + 18;
   // Labels (output shapes) centred under their boxes, moved down a row when they would collide.
   std::vector<int> label_x(boxes.size()), label_row(boxes.size());
@@ -281,6 +300,18 @@ Canvas draw_layered(const Model& m, const std::vector<DiagramBox>& boxes, const 
 
   draw_text(c, kMargin, kMargin, title, title_px, kInk);
   draw_text(c, kMargin, kMargin + title_px + 8, details, details_px, kMuted);
+  const Rgb arc_colour{196, 120, 160};
+  for (const Arc& a : arcs) {
+    const int xa = box_x[size_t(a.from)] + (g[size_t(a.from)].fw + g[size_t(a.from)].d) / 2;
+    const int xb = box_x[size_t(a.to)] + (g[size_t(a.to)].fw + g[size_t(a.to)].d) / 2;
+    const int ya = axis - g[size_t(a.from)].fh / 2 - g[size_t(a.from)].d - 2;
+    const int yb = axis - g[size_t(a.to)].fh / 2 - g[size_t(a.to)].d - 2;
+    const int top = axis - max_fh / 2 - max_d - 8 - a.lane * kLane;
+    c.fill_rect(xa, top, 1, ya - top + 1, arc_colour);
+    c.fill_rect(xa, top, xb - xa + 1, 1, arc_colour);
+    c.fill_rect(xb, top, 1, yb - top + 1, arc_colour);
+    for (int k = 0; k < 4; ++k) c.fill_rect(xb - k, yb - k, 2 * k + 1, 1, arc_colour);
+  }
   for (size_t i = 0; i < boxes.size(); ++i) {  // leader lines first: labels and boxes cover them
     const int cx = box_x[i] + g[i].fw / 2;
     line(c, cx, axis + g[i].fh / 2 + 2, cx, label_top + label_row[i] * (kLabelPx + 6) - 2, kLeader);
@@ -424,7 +455,8 @@ Canvas draw_diagram(const Model& m, const DiagramOptions& opt) {
       with_commas(m.param_count()) + " parameters, input " + std::to_string(m.built_h()) + "x" +
       std::to_string(m.built_w()) + "x" + std::to_string(m.input_c);
   if (opt.style == DiagramStyle::layered)
-    return draw_layered(m, boxes, title, m.is_chain() ? details : details + "; drawn in Keras' order, the flat style draws its branches");
+    return draw_layered(m, boxes, title,
+                        m.is_chain() ? details : details + "; in Keras' order, other inputs as arcs over the boxes");
   // A model with branches is drawn as its graph; a chain as the wrapping list.
   return m.is_chain() ? draw_flat(m, boxes, title, details) : draw_graph(m, boxes, title, details);
 }

@@ -5,6 +5,7 @@
 //   layered: one 3-D box per layer, as visualkeras' layered view. The front face's height grows
 //            with the spatial size (sqrt), its width with the channel count (log2), the top and
 //            side faces (lighter / darker) give the depth; output shapes are written underneath.
+//            In a graph, inputs other than the box just before are arcs over the boxes.
 //   flat:    a left-to-right, wrapping list of boxes with name, type, output shape and parameters;
 //            for a model with branches (ResNet, Inception), its graph: rows by depth, skips in lanes.
 //
