@@ -16,7 +16,7 @@ namespace {
 int score_layer(const Model& m, bool* drop_softmax) {
   int j = int(m.layers.size()) - 1;
   while (j > 0 && (m.layers[size_t(j)].type == LayerType::dropout || m.layers[size_t(j)].type == LayerType::flatten))
-    --j;
+    j = m.inputs_of(j).at(0);  // the layer it reads (in a chain, the one before)
   *drop_softmax = m.layers[size_t(j)].activation == Activation::softmax;
   return *drop_softmax ? j : int(m.layers.size()) - 1;
 }

@@ -201,11 +201,10 @@ int64_t Model::non_trainable_count() const {
 }
 
 bool Model::outputs_probabilities() const {
-  for (auto it = layers.rbegin(); it != layers.rend(); ++it) {
-    if (it->type == LayerType::dropout || it->type == LayerType::flatten) continue;
-    return it->activation == Activation::softmax;
-  }
-  return false;
+  int j = int(layers.size()) - 1;
+  while (j > 0 && (layers[size_t(j)].type == LayerType::dropout || layers[size_t(j)].type == LayerType::flatten))
+    j = inputs_of(j).at(0);
+  return j > 0 && layers[size_t(j)].activation == Activation::softmax;
 }
 
 namespace {
