@@ -2,6 +2,8 @@
 // application() and its callers (vis_tool init, the docs) read.
 #include "engine/applications.h"
 
+#include <cctype>
+
 #include "engine/errors.h"
 
 namespace convis {
@@ -28,8 +30,13 @@ std::vector<std::string> application_names() {
 
 const ApplicationInfo& application_info(const std::string& arch) {
   std::string all;
+  auto lower = [](std::string t) {
+    for (char& c : t) c = char(std::tolower(static_cast<unsigned char>(c)));
+    return t;
+  };
   for (const ApplicationInfo& a : applications()) {
-    if (arch == a.name) return a;
+    // "resnet50", or keras.applications' own spelling "ResNet50" (any case)
+    if (arch == a.name || lower(arch) == lower(a.keras_class)) return a;
     all += (all.empty() ? "" : ", ") + std::string(a.name);
   }
   throw ParameterError("arch", "architecture '" + arch + "' is not one convis builds (known: " + all + ")");

@@ -24,7 +24,7 @@ int score_layer(const Model& m, bool* drop_softmax) {
 void check_scores(const Model& m, const Var& y) {
   if (y.shape().rank() != 2)
     throw std::invalid_argument("model '" + m.name + "' ends in layer '" + m.layers.back().name + "' with output " +
-                                y.shape().str() + ", not class scores (N, K) (for VGG16 use the file with the top)");
+                                y.shape().str() + ", not class scores (N, K) (a model without its top has no class scores: use the file with the top)");
 }
 
 }  // namespace
@@ -49,7 +49,7 @@ int num_classes(const Model& m) {
   const Shape& s = m.layers.back().output_shape;
   if (s.rank() != 1)
     throw std::invalid_argument("model '" + m.name + "' ends in layer '" + m.layers.back().name + "' with output " +
-                                s.str() + ", not class scores (for VGG16 use the file with the top)");
+                                s.str() + ", not class scores (a model without its top has no class scores: use the file with the top)");
   return int(s[0]);
 }
 
@@ -66,7 +66,7 @@ Tensor class_probabilities(const Model& m, const Tensor& x) {
   const Var y = m.forward(Var::constant(x));
   if (y.shape().rank() != 2)
     throw std::invalid_argument("model '" + m.name + "' ends in layer '" + m.layers.back().name + "' with output " +
-                                y.shape().str() + ", not class scores (for VGG16 use the file with the top)");
+                                y.shape().str() + ", not class scores (a model without its top has no class scores: use the file with the top)");
   return m.outputs_probabilities() ? y.value() : softmax(y).value();
 }
 

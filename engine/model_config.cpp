@@ -179,6 +179,8 @@ class GraphReader {
     const std::string input = endpoint_name(field(cfg, "input_layers"), "input_layers");
     const std::string output = endpoint_name(field(cfg, "output_layers"), "output_layers");
     std::map<std::string, int> ids;  // this model's layer names -> nodes of the flat graph
+    std::set<std::string> declared;  // every layer name of this model, to tell "later" from "none"
+    for (const json& lj : layers) declared.insert(name_of(lj));
     for (const json& lj : layers) {
       const std::string name = name_of(lj);
       if (name.empty()) throw std::invalid_argument("model_config: a layer has no name");
@@ -194,8 +196,9 @@ class GraphReader {
       for (const std::string& from : inbound_names(lj, name)) {
         const auto it = ids.find(from);
         if (it == ids.end())
-          throw std::invalid_argument("model_config: layer '" + shown(name) + "' reads '" + shown(from) +
-                                      "', which is not defined before it");
+          throw std::invalid_argument("model_config: layer '" + shown(name) + "' reads '" + shown(from) + "', " +
+                                      (declared.count(from) ? "which is not defined before it"
+                                                            : "which is not a layer of the model"));
         in.push_back(it->second);
       }
       ids[name] = add(lj, in, depth);

@@ -241,7 +241,10 @@ Model model_for(const KerasFile& f, int input_h, int input_w, bool& by_position)
                                   "model.save() file");
     }
   }
-  const int h = input_h > 0 ? input_h : (m.input_h > 0 ? m.input_h : 224);
+  // A free input size defaults to the architecture's own (299 for InceptionV3 and Xception).
+  const ApplicationInfo* app = application_for_model(m.name);
+  const int side = app ? app->input_size : 224;
+  const int h = input_h > 0 ? input_h : (m.input_h > 0 ? m.input_h : side);
   const int w = input_w > 0 ? input_w : (m.input_w > 0 ? m.input_w : h);
   try {
     m.build(h, w);

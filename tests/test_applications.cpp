@@ -278,7 +278,10 @@ TEST_CASE("application: the table of architectures / preprocessing / unknown nam
   const std::string e = error_of([] { application("nope", true); });
   CHECK(contains(e, "'nope'"));
   CHECK(contains(e, "vgg16, resnet50, mobilenet_v2, densenet121, inception_v3, xception"));
-  CHECK_THROWS_AS(application("ResNet50", true), std::invalid_argument);
+  // keras.applications' own spelling, in any case, names the same architecture.
+  CHECK(std::string(application_info("ResNet50").name) == "resnet50");
+  CHECK(std::string(application_info("mobilenetv2").name) == "mobilenet_v2");
+  CHECK_THROWS_AS(application("ResNet5", true), std::invalid_argument);
   // With the top the input size is Keras' default and no other.
   Model r = resnet50(true);
   CHECK(contains(error_of([&] { r.build(96, 96); }), "takes 224x224 inputs"));

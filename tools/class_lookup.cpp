@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "engine/applications.h"
+
 namespace convis::cli {
 
 namespace fs = std::filesystem;
@@ -25,7 +27,9 @@ std::string find_class_index(const Args& args, const std::string& weights_path, 
     if (stem.compare(0, prefix.size(), prefix) == 0 && prefix.size() > best.size()) best = prefix;
   }
   if (!best.empty()) return (dir / (best + "_class_index.json")).string();
-  if (m.name == "vgg16") {
+  // keras.applications' ImageNet models: Keras' imagenet_class_index.json beside the weights
+  // (where weights/fetch_*.sh put it).
+  if (application_for_model(m.name)) {
     const fs::path keras = dir / "imagenet_class_index.json";
     if (fs::exists(keras, ec)) return keras.string();
   }

@@ -28,7 +28,7 @@ static int run_classify(const std::vector<std::string>& argv) {
   if (last.output_shape.rank() != 1)
     throw std::invalid_argument("model '" + m.name + "' ends in layer '" + last.name + "' with output " +
                                 last.output_shape.str() +
-                                ", not class scores (for VGG16 use the file with the top: --weights vgg16)");
+                                ", not class scores (a model without its top has none: use the file with the top, e.g. --weights vgg16)");
   const Preprocess pre = args.has("preprocess") ? parse_preprocess(args.get("preprocess", "")) : default_preprocess(m);
   const std::string weights_path = resolve_weights_path(spec);
   const int64_t K = last.output_shape[0];
@@ -71,10 +71,12 @@ static const Registration reg_classify(30, {"classify", "top-k ImageNet-style cl
        "vis_tool classify --weights F --image I [--top 5] [--preprocess caffe|unit|tf|torch]\n"
        "                  [--classes J] [--json]\n\n"
        "The image (PNG, JPEG, BMP, ...; grey and RGBA become RGB) is resized to the model's input\n"
-       "size with a bilinear (triangle) filter and preprocessed: VGG16 defaults to Keras' caffe mode\n"
-       "(RGB->BGR, minus the ImageNet means), other models to unit (x/255). Models that end in logits\n"
-       "get a softmax. --classes names a Keras-style class index; by default convis looks for\n"
-       "<name>_class_index.json beside the weights (and imagenet_class_index.json for VGG16).\n\n"
+       "size with a bilinear (triangle) filter and preprocessed as keras.applications does for its\n"
+       "models (caffe for VGG16 and ResNet50: RGB->BGR minus the ImageNet means; tf for MobileNetV2,\n"
+       "InceptionV3, Xception: x/127.5 - 1; torch for DenseNet121), other models unit (x/255).\n"
+       "Models that end in logits get a softmax. --classes names a Keras-style class index; by\n"
+       "default convis looks for <name>_class_index.json beside the weights (and Keras'\n"
+       "imagenet_class_index.json for the keras.applications models).\n\n"
        "example:\n  vis_tool classify --weights ../shared/data/models/darknet_tiny_imagenet.h5 \\\n"
        "      --image ../shared/data/images/coffee.png --top 3",
        run_classify});

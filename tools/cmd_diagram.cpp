@@ -62,7 +62,8 @@ static const Registration reg_diagram(
          "                    side, skip connections in lanes on the right\n"
          "  --input-size N    input height and width for models whose size is free (default 224)\n"
          "  --fold yes|no     draw BatchNormalization / activation / LeakyReLU / Dropout layers inside the\n"
-         "                    box of the layer before them (default: yes for layered, no for flat)\n\n"
+         "                    box of the layer before them (default: yes for layered and for a graph's flat view,\n"
+         "                    no for a chain's flat view)\n\n"
          "example:\n  vis_tool diagram --weights ../shared/data/models/darknet_tiny_imagenet.h5 --out out/",
          run_diagram});
 

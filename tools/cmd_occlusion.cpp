@@ -37,7 +37,7 @@ static int run_occlusion(const std::vector<std::string>& argv) {
   const Layer& last = m.layers.back();
   if (last.output_shape.rank() != 1)
     throw std::invalid_argument("model '" + m.name + "' ends in layer '" + last.name + "' with output " +
-                                last.output_shape.str() + ", not class scores (for VGG16 use the file with the top)");
+                                last.output_shape.str() + ", not class scores (a model without its top has none: use the file with the top)");
   const int K = int(last.output_shape[0]);
   const Preprocess pre = args.has("preprocess") ? parse_preprocess(args.get("preprocess", "")) : default_preprocess(m);
   const ClassNames names = load_class_names(args, resolve_weights_path(spec), m, K);

@@ -27,8 +27,12 @@ bool foldable(const Layer& l) {
 std::string kind(const Layer& l) {
   if (l.type == LayerType::activation && l.class_name == "Activation")
     return std::string("Activation (") + activation_name(l.activation) + ")";
-  if ((l.type == LayerType::conv2d || l.type == LayerType::dense) && l.activation != Activation::linear)
+  if ((l.type == LayerType::conv2d || l.type == LayerType::dense || l.type == LayerType::depthwise_conv2d ||
+       l.type == LayerType::separable_conv2d) &&
+      l.activation != Activation::linear)
     return l.class_name + " (" + activation_name(l.activation) + ")";
+  // Keras' ReLU(6.) is MobileNet's ReLU6: say so rather than a plain "ReLU".
+  if (l.type == LayerType::relu && l.max_value == 6.f && l.threshold == 0.f && l.negative_slope == 0.f) return "ReLU6";
   return l.class_name;
 }
 

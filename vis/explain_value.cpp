@@ -85,8 +85,8 @@ ValueExplanation explain_value(const Model& m, const Tensor& input, const std::s
   e.layer_index = m.layer_index(layer);
   const Layer& L = m.layers[size_t(e.layer_index)];
   if (L.type != LayerType::conv2d)
-    throw std::invalid_argument("explain value: layer '" + layer + "' is a " + L.class_name +
-                                ", not a Conv2D; conv layers of '" + m.name + "': " + conv_layer_list(m));
+    throw std::invalid_argument("explain value: layer '" + layer + "' (" + L.class_name +
+                                ") is not a Conv2D; conv layers of '" + m.name + "': " + conv_layer_list(m));
   const int input_index = m.inputs_of(e.layer_index).at(0);
   const Shape& in_shape = m.input_shape(e.layer_index);  // (H, W, C)
   const Shape& out_shape = L.output_shape;
@@ -118,11 +118,20 @@ ValueExplanation explain_value(const Model& m, const Tensor& input, const std::s
 
   // The conv's input, computed by the engine; then a sub-model from the conv to the last
   // pointwise layer after it, run by the engine's own Model::forward on the real weights.
-  int last = e.layer_index;
-  if (L.activation != Activation::softmax)
-    while (last + 1 < int(m.layers.size()) && is_pointwise(m.layers[size_t(last + 1)]) &&
-           m.inputs_of(last + 1) == std::vector<int>{last})
-      ++last;
+  // In a graph the layer after the conv in Keras' order need not read it: follow the conv's
+  // output through its one reader, while that reader is pointwise and reads nothing else.
+  std::vector<int> chain{e.layer_index};
+  if (L.activation != Activation::softmax) {
+    while (true) {
+      int reader = -1, readers = 0;
+      for (size_t i = size_t(chain.back()) + 1; i < m.layers.size(); ++i)
+        for (int j : m.inputs_of(int(i)))
+          if (j == chain.back()) reader = int(i), ++readers;
+      if (readers != 1 || !is_pointwise(m.layers[size_t(reader)]) || m.inputs_of(reader).size() != 1) break;
+      chain.push_back(reader);
+    }
+  }
+  const int last = chain.back();
   Tensor conv_in;
   Model sub;
   {
@@ -130,7 +139,7 @@ ValueExplanation explain_value(const Model& m, const Tensor& input, const std::s
     conv_in = input_index == 0 ? input : m.forward(Var::constant(input), input_index).value();
     sub.name = m.name + "/" + layer;
     sub.layers.push_back(m.layers[0]);
-    for (int i = e.layer_index; i <= last; ++i) {
+    for (int i : chain) {
       sub.layers.push_back(m.layers[size_t(i)]);
       sub.layers.back().inputs.clear();  // a chain of its own
     }
@@ -302,7 +311,8 @@ ValueExplanation explain_value(const Model& m, const Tensor& input, const std::s
       stopped = true;
     }
   }
-  for (int i = e.layer_index + 1; i <= last; ++i) {
+  for (size_t ci = 1; ci < chain.size(); ++ci) {
+    const int i = chain[ci];
     const Layer& l = m.layers[size_t(i)];
     ValueStep s;
     s.layer = l.name, s.class_name = l.class_name, s.before = v;

@@ -133,8 +133,12 @@ Canvas filter_sheet(const Model& m, const std::string& name, const FilterSheetOp
       per_filter ? std::string(symmetric ? "each filter scaled by its own max |w|" : "min-max per filter")
                  : (symmetric ? "scaled by the layer's max |w| = " + fmt(layer_range.hi)
                               : "min-max over the layer: " + fmt(layer_range.lo) + " .. " + fmt(layer_range.hi));
-  std::string title = name + " (" + l.class_name + "), kernel " + l.weights[0].shape().str() +
-                      (l.type == LayerType::conv2d ? "" : ": one kernel per output channel, each on one input channel") + "\n";
+  std::string title = name + " (" + l.class_name + "), kernel " + l.weights[0].shape().str();
+  if (l.type == LayerType::depthwise_conv2d) title += ": one kernel per output channel, each on one input channel";
+  if (l.type == LayerType::separable_conv2d)
+    title += ", its depthwise part: one kernel per input channel (the pointwise kernel " +
+             l.weights.at(1).shape().str() + " then mixes them)";
+  title += "\n";
   title += "filters " + std::to_string(first) + "-" + std::to_string(last) + " of " + std::to_string(OC) + ", ";
 
   const int max_k = std::max(KH, KW);
