@@ -170,7 +170,8 @@ static int run_maximize(const std::vector<std::string>& argv) {
   ensure_output_dir(out_dir);
 
   const Layer& L = m.layers[size_t(m.layer_index(layer))];
-  const char* method = maximize_method_name(opt.method);
+  // --pre-relu pictures are other pictures: their own file names, not the post-ReLU ones'.
+  const std::string method = std::string(maximize_method_name(opt.method)) + (opt.pre_relu ? "_prerelu" : "");
   std::string how;
   switch (opt.method) {
     case MaximizeMethod::seed: how = "gradient ascent, step " + fmt(mx.step()) + " x normalised gradient, no preprocessing"; break;
@@ -328,8 +329,9 @@ static const Registration reg_maximize(40, {"maximize", "activation maximisation
        "fixed size accepts another when no Flatten comes before L. Filters are optimised --batch at a\n"
        "time in one forward/backward; each filter's picture depends only on --seed and the filter.\n"
        "--pre-relu maximises L's output before its own activation. Writes DIR/L_F_METHOD.png per\n"
-       "filter and, for several filters, DIR/L_METHOD_sheet.png. Several filters print one line per\n"
-       "batch every tenth of the steps (--verbose: the loss of every filter).\n\n"
+       "filter and, for several filters, DIR/L_METHOD_sheet.png (METHOD_prerelu with --pre-relu).\n"
+       "Several filters print one line per batch every tenth of the steps (--verbose: the loss of\n"
+       "every filter).\n\n"
        "example:\n  vis_tool maximize --weights ../shared/data/models/darknet_tiny_imagenet.h5 \\\n"
        "      --layer leaky_re_lu_14 --filters 0-7 --seed 1 --out out",
        run_maximize});
