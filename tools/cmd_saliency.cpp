@@ -1,6 +1,7 @@
 // vis_tool saliency: attribution maps (gradients, SmoothGrad, SmoothGrad-squared, VarGrad,
-// integrated gradients, guided backprop, Grad-CAM, Grad-CAM++, guided Grad-CAM) for one image and
-// one class.
+// integrated gradients, guided backprop, the CAM family: Grad-CAM, Grad-CAM++, guided Grad-CAM,
+// HiResCAM, XGrad-CAM, LayerCAM, EigenCAM, EigenGrad-CAM; input x gradient) for one image and one
+// class.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -184,16 +185,22 @@ static int run_saliency(const std::vector<std::string>& argv) {
     std::printf("wrote %s_map.npy (%s, float32)\n", base.c_str(), a.raw.shape().str().c_str());
     if (a.cam.defined()) {
       write_npy(base + "_cam.npy", a.cam);
+      std::printf("wrote %s_cam.npy (%s at %s)\n", base.c_str(), a.cam.shape().str().c_str(), a.layer.c_str());
+    }
+    if (a.channel_weights.defined()) {  // hirescam and layercam weigh each position: no channel weights
       write_npy(base + "_weights.npy", a.channel_weights);
-      std::printf("wrote %s_cam.npy (%s at %s) and %s_weights.npy (%s, the channel weights)\n", base.c_str(),
-                  a.cam.shape().str().c_str(), a.layer.c_str(), base.c_str(), a.channel_weights.shape().str().c_str());
+      std::printf("wrote %s_weights.npy (%s, the channel weights%s)\n", base.c_str(),
+                  a.channel_weights.shape().str().c_str(),
+                  method->name == std::string("eigencam") || method->name == std::string("eigengradcam")
+                      ? ": the first principal direction"
+                      : "");
     }
   }
   return 0;
 }
 
 static const Registration reg_saliency(50, {"saliency",
-       "attribution maps: gradients, SmoothGrad, integrated gradients, guided backprop, Grad-CAM(++)",
+       "attribution maps: gradients, SmoothGrad, integrated gradients, guided backprop, the CAM family",
        "vis_tool saliency --weights F --image I [--class C] [--method M] [--layer L] [--out DIR]\n"
        "                  [--preprocess caffe|unit|tf|torch] [--classes J] [--npy]\n"
        "                  [--samples 20] [--noise 0.2] [--seed 0]   (smoothgrad, smoothgrad_sq, vargrad)\n"
@@ -214,14 +221,22 @@ static const Registration reg_saliency(50, {"saliency",
        "  gradcam         Grad-CAM at --layer (default: the last spatial layer of at least 7x7)\n"
        "  gradcampp       Grad-CAM++ at --layer\n"
        "  guided-gradcam  guided backprop times the upsampled Grad-CAM\n"
+       "  hirescam        HiResCAM: ReLU(sum over channels of gradient x activation) at each position\n"
+       "  xgradcam        XGrad-CAM: channel weights sum(A_k / sum A_k * gradient) at --layer\n"
+       "  layercam        LayerCAM: ReLU(sum over channels of ReLU(gradient) x activation)\n"
+       "  eigencam        EigenCAM: the activations' first principal component (no gradient: the\n"
+       "                  same map for every class)\n"
+       "  eigengradcam    EigenGrad-CAM: the first principal component of gradient x activation\n"
+       "  inputxgrad      input x gradient (Captum's InputXGradient), summed over the colour channels\n"
        "Writes DIR/<image>_<method>_<class>[_<layer>].png (image | map | overlay, jet, with a colour\n"
        "bar; the layer only when --layer is given) and ..._map.png (the map alone, grey, at the model's\n"
        "input size). Prints the class, the map's peak in the photo's coordinates and the file names.\n"
        "--npy also writes the numbers as float32 .npy, not clipped: ..._map.npy, the signed attributions\n"
        "per pixel and channel (H x W x C: the gradient, SmoothGrad's mean, mean square or variance,\n"
-       "(x - x') x the mean gradient, the guided gradient, guided x CAM) or the upsampled CAM (H x W);\n"
-       "for the CAM methods also ..._cam.npy (the CAM at the layer's resolution) and ..._weights.npy\n"
-       "(the layer's channel weights).\n\n"
+       "(x - x') x the mean gradient, the guided gradient, guided x CAM, x x the gradient) or the\n"
+       "upsampled CAM (H x W); for the CAM methods also ..._cam.npy (the CAM at the layer's resolution)\n"
+       "and, except hirescam and layercam, ..._weights.npy (the channel weights; for eigencam and\n"
+       "eigengradcam the first principal direction).\n\n"
        "example:\n  vis_tool saliency --weights ../shared/data/models/darknet_tiny_imagenet.h5 \\\n"
        "      --image ../shared/data/images/coffee.png --method gradcam --out out",
        run_saliency});

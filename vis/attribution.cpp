@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <random>
 #include <stdexcept>
 #include <vector>
@@ -183,20 +184,25 @@ int cam_layer(const Model& m, const std::string& name) {
   return i;
 }
 
-Tensor grad_cam(const Model& m, const Tensor& x, int cls, int layer, bool plus_plus, Tensor* channel_weights) {
-  check_single("grad_cam", x);
+Tensor class_activation_map(const Model& m, const Tensor& x, int cls, int layer, CamKind kind, Tensor* channel_weights) {
+  check_single("class_activation_map", x);
   check_class(m, cls);
   if (layer < 1 || layer >= int(m.layers.size()) || !m.layers[size_t(layer)].has_spatial_output())
-    throw std::invalid_argument("grad_cam: layer index " + std::to_string(layer) + " has no spatial output");
+    throw std::invalid_argument("class_activation_map: layer index " + std::to_string(layer) +
+                                " has no spatial output (H, W, C)");
+  const bool needs_gradient = kind != CamKind::eigencam;
   // A as a leaf: the layer's output is replaced by a parameter holding its value, so the score is
   // differentiated with respect to it and nothing before it (which, with the model's frozen
   // weights and a constant x, records nothing). In a graph this holds at any layer: the paths
-  // around it (a residual skip) start before it and do not depend on A.
+  // around it (a residual skip) start before it and do not depend on A. EigenCAM needs A only:
+  // the forward pass then records nothing.
   Var a;
   Var s;
   try {
+    std::unique_ptr<NoGrad> no_grad;
+    if (!needs_gradient) no_grad = std::make_unique<NoGrad>();
     s = class_scores(m, Var::constant(x), [&](int i, Var& out) {
-      if (i == layer) out = a = Var::param(out.value());
+      if (i == layer) out = a = needs_gradient ? Var::param(out.value()) : Var::constant(out.value());
     });
   } catch (...) {
     Tape::current().clear();
@@ -204,20 +210,50 @@ Tensor grad_cam(const Model& m, const Tensor& x, int cls, int layer, bool plus_p
   }
   if (!a.defined()) {
     Tape::current().clear();
-    throw std::invalid_argument("grad_cam: layer '" + m.layers[size_t(layer)].name + "' does not lead to the class scores");
+    throw std::invalid_argument("class_activation_map: layer '" + m.layers[size_t(layer)].name +
+                                "' does not lead to the class scores");
   }
   const Tensor A = a.value();
-  const Tensor G = backward_class(s, cls, a, false);
+  const Tensor G = needs_gradient ? backward_class(s, cls, a, false) : Tensor();
 
   // A, G: (1, h, w, K)
   const int64_t h = A.dim(1), w = A.dim(2), K = A.dim(3), hw = h * w;
   Tensor weights(Shape{K});
-  if (plus_plus) grad_cam_pp_weights(A.data(), G.data(), weights.data(), hw, K);
-  else grad_cam_weights(G.data(), weights.data(), hw, K);
   Tensor cam(Shape{h, w});
-  cam_combine(A.data(), weights.data(), cam.data(), hw, K);
-  if (channel_weights) *channel_weights = weights;
+  bool has_weights = true;
+  switch (kind) {
+    case CamKind::gradcam:
+    case CamKind::gradcampp:
+    case CamKind::xgradcam:
+      if (kind == CamKind::gradcam) grad_cam_weights(G.data(), weights.data(), hw, K);
+      else if (kind == CamKind::gradcampp) grad_cam_pp_weights(A.data(), G.data(), weights.data(), hw, K);
+      else xgrad_cam_weights(A.data(), G.data(), weights.data(), hw, K);
+      cam_combine(A.data(), weights.data(), cam.data(), hw, K);
+      break;
+    case CamKind::hirescam:
+      hires_cam(A.data(), G.data(), cam.data(), hw, K);
+      has_weights = false;
+      break;
+    case CamKind::layercam:
+      layer_cam(A.data(), G.data(), cam.data(), hw, K);
+      has_weights = false;
+      break;
+    case CamKind::eigencam:
+      eigen_cam(A.data(), cam.data(), weights.data(), hw, K);
+      break;
+    case CamKind::eigengradcam: {
+      Tensor ag(A.shape());
+      for (int64_t i = 0; i < A.numel(); ++i) ag[i] = A[i] * G[i];
+      eigen_cam(ag.data(), cam.data(), weights.data(), hw, K);
+      break;
+    }
+  }
+  if (channel_weights) *channel_weights = has_weights ? weights : Tensor();
   return cam;
+}
+
+Tensor grad_cam(const Model& m, const Tensor& x, int cls, int layer, bool plus_plus, Tensor* channel_weights) {
+  return class_activation_map(m, x, cls, layer, plus_plus ? CamKind::gradcampp : CamKind::gradcam, channel_weights);
 }
 
 Tensor upsample_bilinear(const Tensor& map, int H, int W) {

@@ -5,9 +5,11 @@
 // (Simonyan et al. 2014), SmoothGrad (Smilkov et al. 2017) with Captum's NoiseTunnel variants
 // SmoothGrad-squared and VarGrad (Adebayo et al. 2018), integrated gradients (Sundararajan et
 // al. 2017), guided backprop (Springenberg et al. 2015), Grad-CAM (Selvaraju et al. 2017),
-// Grad-CAM++ (Chattopadhyay et al. 2018) and guided Grad-CAM, each a row with its name, its formula
+// Grad-CAM++ (Chattopadhyay et al. 2018), guided Grad-CAM, HiResCAM (Draelos & Carin 2020),
+// XGrad-CAM (Fu et al. 2020), LayerCAM (Jiang et al. 2021), EigenCAM (Muhammad & Yeasin 2020),
+// EigenGrad-CAM and Captum's InputXGradient, each a row with its name, its formula
 // and the options it reads. They are built from the blocks below (input_gradient, noise_tunnel,
-// smoothgrad, integrated_gradients, grad_cam), which callers may also use alone.
+// smoothgrad, integrated_gradients, grad_cam, class_activation_map), which callers may also use alone.
 //
 // The score is the class logit: the model's output before any softmax. A model that ends in a
 // softmax (Dense(activation="softmax") or a Softmax/Activation layer) is explained through the
@@ -101,6 +103,19 @@ int cam_layer(const Model& m, const std::string& name);
 // channel_weights, when given, receives w (K).
 Tensor grad_cam(const Model& m, const Tensor& x, int cls, int layer, bool plus_plus = false,
                 Tensor* channel_weights = nullptr);
+
+// The CAM family at layer L, on the same A and G as grad_cam (kernels/cam.h has the formulas):
+//   gradcam, gradcampp   as grad_cam
+//   hirescam     relu(sum_k G_k * A_k), element-wise (Draelos & Carin 2020)          no weights
+//   xgradcam     relu(sum_k w_k A_k), w_k = sum_ij A_k,ij / (sum_ij A_k,ij + eps) * G_k,ij (Fu et al. 2020)
+//   layercam     relu(sum_k relu(G_k) * A_k), element-wise (Jiang et al. 2021)       no weights
+//   eigencam     relu(A centred per channel, projected on its first principal direction v) (Muhammad &
+//                Yeasin 2020); no gradient is computed; weights: v
+//   eigengradcam the same on A * G; weights: v
+// channel_weights, when given, receives w (K) where the method has them, else an undefined Tensor.
+enum class CamKind { gradcam, gradcampp, hirescam, xgradcam, layercam, eigencam, eigengradcam };
+Tensor class_activation_map(const Model& m, const Tensor& x, int cls, int layer, CamKind kind,
+                            Tensor* channel_weights = nullptr);
 
 // Bilinear resize of an (h, w) map to (H, W) with half-pixel centres (align_corners=False, as
 // cv2.resize and tf.image.resize), edges clamped; no antialiasing when shrinking
