@@ -36,8 +36,8 @@ std::string methods_that_read(AttributionMethod::Reads reads) {
 }  // namespace
 
 static int run_saliency(const std::vector<std::string>& argv) {
-  Args args("saliency", argv, {"npy"});
-  args.allow_only({"npy", "baseline", "weights", "image", "class", "method", "layer", "out", "preprocess", "classes", "samples", "noise",
+  Args args("saliency", argv, {"npy", "aug-smooth", "eigen-smooth"});
+  args.allow_only({"npy", "aug-smooth", "eigen-smooth", "baseline", "weights", "image", "class", "method", "layer", "out", "preprocess", "classes", "samples", "noise",
                    "seed", "steps", "batch"});
   const std::string spec = args.require("weights");
   const std::string image = args.require("image");
@@ -56,6 +56,8 @@ static int run_saliency(const std::vector<std::string>& argv) {
                        ", not " + method->name);
   };
   only_for("layer", M::reads_layer);
+  only_for("aug-smooth", M::reads_aug_smooth);
+  only_for("eigen-smooth", M::reads_eigen_smooth);
   only_for("baseline", M::reads_steps);
   only_for("samples", M::reads_samples);
   only_for("noise", M::reads_samples);
@@ -73,6 +75,8 @@ static int run_saliency(const std::vector<std::string>& argv) {
   opt.seed = uint32_t(args.get_int("seed", 0));
   opt.steps = args.get_int("steps", 50, 1, 100000);
   opt.batch = args.get_int("batch", 10, 1, 1024);
+  opt.aug_smooth = args.has("aug-smooth");
+  opt.eigen_smooth = args.has("eigen-smooth");
   if (opt.samples < 1 || opt.steps < 1 || opt.batch < 1 || !(opt.noise >= 0.f))
     throw UsageError("saliency: --samples, --steps and --batch must be >= 1 and --noise >= 0");
 
@@ -136,9 +140,16 @@ static int run_saliency(const std::vector<std::string>& argv) {
 
   std::string what = method->title;
   if (method->uses(M::reads_layer)) {
-    std::printf("layer '%s'%s, map %lldx%lld upsampled (bilinear) to %dx%d\n", a.layer.c_str(),
-                args.has("layer") ? "" : " (the default: the last spatial layer of at least 7x7; --layer to choose)",
-                static_cast<long long>(a.cam.dim(1)), static_cast<long long>(a.cam.dim(0)), w, h);
+    const char* default_note =
+        args.has("layer") ? "" : " (the default: the last spatial layer of at least 7x7; --layer to choose)";
+    if (a.cam.defined())
+      std::printf("layer '%s'%s, map %lldx%lld upsampled (bilinear) to %dx%d%s\n", a.layer.c_str(), default_note,
+                  static_cast<long long>(a.cam.dim(1)), static_cast<long long>(a.cam.dim(0)), w, h,
+                  opt.eigen_smooth ? ", eigen-smoothed (the weighted channels' first principal component)" : "");
+    else  // --aug-smooth
+      std::printf("layer '%s'%s; --aug-smooth: the mean of 6 copies' CAMs (as is and flipped left-right, x 0.9, 1 "
+                  "and 1.1), each upsampled to %dx%d and scaled to 0..1%s\n",
+                  a.layer.c_str(), default_note, w, h, opt.eigen_smooth ? ", eigen-smoothed" : "");
     what += " at " + a.layer;
   }
   if (method->uses(M::reads_samples))
@@ -168,10 +179,12 @@ static int run_saliency(const std::vector<std::string>& argv) {
               int((px + 0.5) * photo.width / w), int((py + 0.5) * photo.height / h));
 
   namespace fs = std::filesystem;
-  // A chosen layer goes into the name, so maps of several layers can sit side by side.
+  // A chosen layer and the smoothings go into the name, so maps of several layers can sit side by side.
   const std::string base = (fs::path(out_dir) / (fs::path(image).stem().string() + "_" +
                                                  method->name + "_" + std::to_string(cls) +
-                                                 (args.has("layer") ? "_" + a.layer : ""))).string();
+                                                 (args.has("layer") ? "_" + a.layer : "") +
+                                                 (opt.eigen_smooth ? "_eigensmooth" : "") +
+                                                 (opt.aug_smooth ? "_augsmooth" : ""))).string();
   char head[512];
   std::snprintf(head, sizeof head, "%s: %s for class %d '%s' (logit %.2f, p %.3f)",
                 fs::path(image).filename().string().c_str(), what.c_str(), cls, names.name(cls).c_str(),
@@ -205,7 +218,9 @@ static const Registration reg_saliency(50, {"saliency",
        "                  [--preprocess caffe|unit|tf|torch] [--classes J] [--npy]\n"
        "                  [--samples 20] [--noise 0.2] [--seed 0]   (smoothgrad, smoothgrad_sq, vargrad)\n"
        "                  [--steps 50] [--baseline black|blur|noise|FILE]  (integrated)\n"
-       "                  [--batch 10]                            (the three above, integrated)\n\n"
+       "                  [--batch 10]                            (the three above, integrated)\n"
+       "                  [--aug-smooth] [--eigen-smooth]         (the CAMs; --eigen-smooth not for\n"
+       "                                                           eigencam, eigengradcam)\n\n"
        "Which pixels does the score of class C depend on? The score is the class logit (for a model\n"
        "that ends in softmax, the softmax's input). C defaults to the top-1 class; give an index or,\n"
        "with a class index, a name (espresso). Methods (default gradcam):\n"
@@ -228,15 +243,20 @@ static const Registration reg_saliency(50, {"saliency",
        "                  same map for every class)\n"
        "  eigengradcam    EigenGrad-CAM: the first principal component of gradient x activation\n"
        "  inputxgrad      input x gradient (Captum's InputXGradient), summed over the colour channels\n"
-       "Writes DIR/<image>_<method>_<class>[_<layer>].png (image | map | overlay, jet, with a colour\n"
-       "bar; the layer only when --layer is given) and ..._map.png (the map alone, grey, at the model's\n"
-       "input size). Prints the class, the map's peak in the photo's coordinates and the file names.\n"
+       "Writes DIR/<image>_<method>_<class>[_<layer>][_eigensmooth][_augsmooth].png (image | map |\n"
+       "overlay, jet, with a colour bar; the layer only when --layer is given) and ..._map.png (the map\n"
+       "alone, grey, at the model's input size). Prints the class, the map's peak in the photo's\n"
+       "coordinates and the file names.\n"
        "--npy also writes the numbers as float32 .npy, not clipped: ..._map.npy, the signed attributions\n"
        "per pixel and channel (H x W x C: the gradient, SmoothGrad's mean, mean square or variance,\n"
        "(x - x') x the mean gradient, the guided gradient, guided x CAM, x x the gradient) or the\n"
        "upsampled CAM (H x W); for the CAM methods also ..._cam.npy (the CAM at the layer's resolution)\n"
        "and, except hirescam and layercam, ..._weights.npy (the channel weights; for eigencam and\n"
-       "eigengradcam the first principal direction).\n\n"
+       "eigengradcam the first principal direction).\n"
+       "--eigen-smooth (pytorch-grad-cam's eigen_smooth): the first principal component of the weighted\n"
+       "channels (w_k A_k, or the element-wise products) instead of their sum; ..._weights.npy is then its\n"
+       "direction. --aug-smooth: the mean of the CAMs of 6 copies (flipped left-right or not, times 0.9,\n"
+       "1, 1.1), each scaled to 0..1 (6 backward passes; no ..._cam.npy or ..._weights.npy).\n\n"
        "example:\n  vis_tool saliency --weights ../shared/data/models/darknet_tiny_imagenet.h5 \\\n"
        "      --image ../shared/data/images/coffee.png --method gradcam --out out",
        run_saliency});

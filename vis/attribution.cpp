@@ -184,9 +184,15 @@ int cam_layer(const Model& m, const std::string& name) {
   return i;
 }
 
-Tensor class_activation_map(const Model& m, const Tensor& x, int cls, int layer, CamKind kind, Tensor* channel_weights) {
+Tensor class_activation_map(const Model& m, const Tensor& x, int cls, int layer, CamKind kind, Tensor* channel_weights,
+                            bool eigen_smooth) {
   check_single("class_activation_map", x);
   check_class(m, cls);
+  if (eigen_smooth && (kind == CamKind::eigencam || kind == CamKind::eigengradcam))
+    throw std::invalid_argument(std::string("class_activation_map: eigen smoothing applies to the CAMs that sum weighted "
+                                            "channels, not to ") +
+                                (kind == CamKind::eigencam ? "eigencam" : "eigengradcam") +
+                                ", which is a first principal component already");
   if (layer < 1 || layer >= int(m.layers.size()) || !m.layers[size_t(layer)].has_spatial_output())
     throw std::invalid_argument("class_activation_map: layer index " + std::to_string(layer) +
                                 " has no spatial output (H, W, C)");
@@ -220,6 +226,24 @@ Tensor class_activation_map(const Model& m, const Tensor& x, int cls, int layer,
   const int64_t h = A.dim(1), w = A.dim(2), K = A.dim(3), hw = h * w;
   Tensor weights(Shape{K});
   Tensor cam(Shape{h, w});
+  if (eigen_smooth) {
+    // The weighted activations, (hw, K), and their first principal component (pytorch-grad-cam's
+    // get_2d_projection of weights * activations, or of the element-wise products).
+    Tensor weighted(Shape{hw, K});
+    if (kind == CamKind::hirescam || kind == CamKind::layercam) {
+      for (int64_t i = 0; i < hw * K; ++i)
+        weighted[i] = (kind == CamKind::layercam ? std::max(G[i], 0.f) : G[i]) * A[i];
+    } else {
+      if (kind == CamKind::gradcam) grad_cam_weights(G.data(), weights.data(), hw, K);
+      else if (kind == CamKind::gradcampp) grad_cam_pp_weights(A.data(), G.data(), weights.data(), hw, K);
+      else xgrad_cam_weights(A.data(), G.data(), weights.data(), hw, K);
+      for (int64_t p = 0; p < hw; ++p)
+        for (int64_t k = 0; k < K; ++k) weighted[p * K + k] = weights[k] * A[p * K + k];
+    }
+    eigen_cam(weighted.data(), cam.data(), weights.data(), hw, K);
+    if (channel_weights) *channel_weights = weights;
+    return cam;
+  }
   bool has_weights = true;
   switch (kind) {
     case CamKind::gradcam:
@@ -254,6 +278,29 @@ Tensor class_activation_map(const Model& m, const Tensor& x, int cls, int layer,
 
 Tensor grad_cam(const Model& m, const Tensor& x, int cls, int layer, bool plus_plus, Tensor* channel_weights) {
   return class_activation_map(m, x, cls, layer, plus_plus ? CamKind::gradcampp : CamKind::gradcam, channel_weights);
+}
+
+Tensor aug_smooth_cam(const Model& m, const Tensor& x, int cls, int layer, CamKind kind, bool eigen_smooth) {
+  check_single("aug_smooth_cam", x);
+  const int64_t H = x.dim(1), W = x.dim(2), C = x.dim(3);
+  Tensor sum = Tensor::zeros(Shape{H, W});
+  int copies = 0;
+  for (const bool flip : {false, true})
+    for (const float factor : {0.9f, 1.f, 1.1f}) {
+      Tensor xt(x.shape());
+      for (int64_t y = 0; y < H; ++y)
+        for (int64_t i = 0; i < W; ++i)
+          for (int64_t c = 0; c < C; ++c) xt[(y * W + (flip ? W - 1 - i : i)) * C + c] = factor * x[(y * W + i) * C + c];
+      const Tensor up =
+          upsample_bilinear(class_activation_map(m, xt, cls, layer, kind, nullptr, eigen_smooth), int(H), int(W));
+      const auto [lo, hi] = std::minmax_element(up.data(), up.data() + up.numel());
+      const float low = *lo, range = *hi - *lo + 1e-7f;
+      for (int64_t y = 0; y < H; ++y)
+        for (int64_t i = 0; i < W; ++i) sum[y * W + i] += (up[y * W + (flip ? W - 1 - i : i)] - low) / range;
+      ++copies;
+    }
+  for (int64_t i = 0; i < sum.numel(); ++i) sum[i] /= float(copies);
+  return sum;
 }
 
 Tensor upsample_bilinear(const Tensor& map, int H, int W) {

@@ -113,9 +113,20 @@ Tensor grad_cam(const Model& m, const Tensor& x, int cls, int layer, bool plus_p
 //                Yeasin 2020); no gradient is computed; weights: v
 //   eigengradcam the same on A * G; weights: v
 // channel_weights, when given, receives w (K) where the method has them, else an undefined Tensor.
+// eigen_smooth (pytorch-grad-cam's eigen_smooth): instead of the channel sum of the weighted
+// activations (w_k A_k; G * A for hirescam; relu(G) * A for layercam), their first principal
+// component, as eigencam computes it, then ReLU; channel_weights then receives its direction v.
+// eigencam and eigengradcam are principal components already: eigen_smooth is refused for them.
 enum class CamKind { gradcam, gradcampp, hirescam, xgradcam, layercam, eigencam, eigengradcam };
 Tensor class_activation_map(const Model& m, const Tensor& x, int cls, int layer, CamKind kind,
-                            Tensor* channel_weights = nullptr);
+                            Tensor* channel_weights = nullptr, bool eigen_smooth = false);
+
+// Test-time augmentation smoothing (pytorch-grad-cam's aug_smooth, with ttach's transforms): the
+// CAM of each of 6 copies of x, {as is, flipped left-right} x {x * 0.9, x * 1, x * 1.1} (the
+// preprocessed input scaled), upsampled to (H, W), scaled to [0, 1] as pytorch-grad-cam's
+// scale_cam_image does ((c - min) / (max - min + 1e-7)), flipped back, and averaged: (H, W).
+// The copies are run one at a time; eigen_smooth as class_activation_map.
+Tensor aug_smooth_cam(const Model& m, const Tensor& x, int cls, int layer, CamKind kind, bool eigen_smooth = false);
 
 // Bilinear resize of an (h, w) map to (H, W) with half-pixel centres (align_corners=False, as
 // cv2.resize and tf.image.resize), edges clamped; no antialiasing when shrinking
@@ -134,6 +145,8 @@ struct AttributionOptions {
   int steps = 50;          // integrated
   Tensor baseline;         // integrated: x' (1,H,W,C); empty: zeros. vis_tool passes preprocessed black.
   int batch = 10;          // the noisy methods / integrated: samples per forward/backward pass
+  bool eigen_smooth = false;  // CAM methods but eigencam/eigengradcam: see class_activation_map
+  bool aug_smooth = false;    // CAM methods: aug_smooth_cam (then no cam and no channel weights)
   ProgressFn progress;
 };
 
@@ -146,7 +159,7 @@ struct Attribution {
   std::string layer;       // CAM methods: the layer's name
   Tensor map;              // (H, W) at the model's input size, >= 0: what the pictures show
   Tensor rgb;              // guided, guided-gradcam: (H, W, C) signed values, shown as an image
-  Tensor cam;              // CAM methods: (h, w) at the layer's resolution
+  Tensor cam;              // CAM methods: (h, w) at the layer's resolution; undefined with aug_smooth
   // The numbers behind the picture, for `--npy`: the signed per-channel attributions (H, W, C) of
   // the pixel methods (the gradient, the noise tunnel's statistic, (x - x') * mean gradient, the
   // guided gradient, guided x CAM), the upsampled CAM (H, W) for the CAM methods.
@@ -173,6 +186,8 @@ struct AttributionMethod {
     reads_samples = 2u,  // samples, noise, seed: noisy copies of the input
     reads_steps = 4u,    // steps, baseline: a path of inputs from the baseline to x
     reads_batch = 8u,    // batch and progress: many forward/backward passes
+    reads_aug_smooth = 16u,    // aug_smooth
+    reads_eigen_smooth = 32u,  // eigen_smooth
   };
   const char* name;     // "guided-gradcam": AttributionOptions::method, and in file names
   const char* title;    // "guided Grad-CAM": for people, in the pictures
