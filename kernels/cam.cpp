@@ -39,6 +39,13 @@ void xgrad_cam_weights(const float* A, const float* G, float* weights, int64_t H
   for (int64_t k = 0; k < K; ++k) weights[k] = float(w[size_t(k)]);
 }
 
+void score_cam_weights(const float* scores, float* weights, int64_t K) {
+  double top = -INFINITY, total = 0.0;
+  for (int64_t k = 0; k < K; ++k) top = std::max(top, double(scores[k]));
+  for (int64_t k = 0; k < K; ++k) total += std::exp(double(scores[k]) - top);
+  for (int64_t k = 0; k < K; ++k) weights[k] = float(std::exp(double(scores[k]) - top) / total);
+}
+
 void cam_combine(const float* A, const float* weights, float* cam, int64_t HW, int64_t K) {
   for (int64_t p = 0; p < HW; ++p) {
     double v = 0.0;

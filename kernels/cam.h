@@ -7,6 +7,8 @@
 //               alpha[p,k] = G^2 / (2 G^2 + (sum_p' A[p',k]) G^3)   (0 where G = 0 or the denominator is 0)
 //               w_k = sum_p alpha[p,k] * relu(G[p,k])
 //   XGrad-CAM   (Fu et al. 2020)          w_k = sum_p A[p,k] / (sum_p' A[p',k] + 1e-7) * G[p,k]
+//   Score-CAM   (Wang et al. 2020)        w = softmax(scores), scores[k] = the class score of the input
+//               masked by channel k's map, upsampled and scaled to 0..1 (vis/attribution.h, score_cam)
 //   map         cam[p] = relu(sum_k w_k A[p,k])
 //   HiResCAM    (Draelos & Carin 2020)    cam[p] = relu(sum_k G[p,k] A[p,k])   (no weights: element-wise)
 //   LayerCAM    (Jiang et al. 2021)       cam[p] = relu(sum_k relu(G[p,k]) A[p,k])
@@ -20,6 +22,8 @@ namespace convis {
 void grad_cam_weights(const float* G, float* weights, int64_t HW, int64_t K);
 void grad_cam_pp_weights(const float* A, const float* G, float* weights, int64_t HW, int64_t K);
 void xgrad_cam_weights(const float* A, const float* G, float* weights, int64_t HW, int64_t K);
+// weights = softmax(scores) over the K channels (shifted by the max, in double).
+void score_cam_weights(const float* scores, float* weights, int64_t K);
 void cam_combine(const float* A, const float* weights, float* cam, int64_t HW, int64_t K);
 
 // relu(sum_k G[p,k] A[p,k]): HiResCAM; with relu(G): LayerCAM.

@@ -45,7 +45,7 @@ TEST_CASE("attribution methods: every method once, found by name, a wrong name l
   const std::vector<std::string> expected = {"vanilla", "smoothgrad", "smoothgrad_sq", "vargrad", "integrated",
                                              "guided",  "gradcam",    "gradcampp",     "guided-gradcam",
                                              "hirescam", "xgradcam",  "layercam",      "eigencam",
-                                             "eigengradcam", "inputxgrad"};
+                                             "eigengradcam", "scorecam", "inputxgrad"};
   std::vector<std::string> names;
   for (const AttributionMethod& m : attribution_methods()) {
     CAPTURE(m.name);
@@ -55,9 +55,11 @@ TEST_CASE("attribution methods: every method once, found by name, a wrong name l
     CHECK(std::string(m.title).size() > 0);
     CHECK(std::string(m.summary).size() > 0);
     CHECK(bool(m.compute));
-    // vis_tool's progress bar counts samples or steps: a batched method reads one of them.
+    // vis_tool's progress bar counts samples, steps or (scorecam) the layer's channels: a batched
+    // method reads one of them.
     if (m.uses(AttributionMethod::reads_batch))
-      CHECK((m.uses(AttributionMethod::reads_samples) || m.uses(AttributionMethod::reads_steps)));
+      CHECK((m.uses(AttributionMethod::reads_samples) || m.uses(AttributionMethod::reads_steps) ||
+             m.uses(AttributionMethod::reads_layer)));
   }
   CHECK(names == expected);
   CHECK(std::set<std::string>(names.begin(), names.end()).size() == names.size());
@@ -68,7 +70,7 @@ TEST_CASE("attribution methods: every method once, found by name, a wrong name l
   for (const std::string& n : names) CHECK(contains(err, n));
   CHECK(attribution_method_names() ==
         "vanilla, smoothgrad, smoothgrad_sq, vargrad, integrated, guided, gradcam, gradcampp, guided-gradcam, "
-        "hirescam, xgradcam, layercam, eigencam, eigengradcam, inputxgrad");
+        "hirescam, xgradcam, layercam, eigencam, eigengradcam, scorecam, inputxgrad");
   AttributionOptions opt;
   opt.method = "nope";
   const Tensor x = test::random_tensor({1, 28, 28, 1}, 3, 0.f, 1.f);
@@ -120,6 +122,7 @@ TEST_CASE("attribution methods: every row computes what its building blocks comp
       {"layercam", [&] { return family(CamKind::layercam); }},
       {"eigencam", [&] { return family(CamKind::eigencam); }},
       {"eigengradcam", [&] { return family(CamKind::eigengradcam); }},
+      {"scorecam", [&] { return upsample_bilinear(score_cam(m, x, cls, layer, opt.batch), H, W); }},
       {"inputxgrad",
        [&] {
          const Tensor g = input_gradient(m, x, cls);

@@ -1,7 +1,7 @@
 // vis_tool saliency: attribution maps (gradients, SmoothGrad, SmoothGrad-squared, VarGrad,
 // integrated gradients, guided backprop, the CAM family: Grad-CAM, Grad-CAM++, guided Grad-CAM,
-// HiResCAM, XGrad-CAM, LayerCAM, EigenCAM, EigenGrad-CAM; input x gradient) for one image and one
-// class.
+// HiResCAM, XGrad-CAM, LayerCAM, EigenCAM, EigenGrad-CAM, Score-CAM; input x gradient) for one
+// image and one class.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -130,10 +130,12 @@ static int run_saliency(const std::vector<std::string>& argv) {
   std::fflush(stdout);  // the progress bar goes to stderr: keep the order on a shared terminal
   std::unique_ptr<Progress> bar;
   if (method->uses(M::reads_batch)) {
-    // One pass per noisy copy, or per step of the path.
-    const int total = method->uses(M::reads_samples) ? opt.samples : opt.steps;
-    bar = std::make_unique<Progress>(method->name, total);
-    opt.progress = [&](int64_t done, int64_t) { bar->update(done); };
+    // One pass per noisy copy, per step of the path, or per masked copy (scorecam: one per channel
+    // of the layer, which only the method knows: the bar starts at its first report).
+    opt.progress = [&](int64_t done, int64_t total) {
+      if (!bar) bar = std::make_unique<Progress>(method->name, total);
+      bar->update(done);
+    };
   }
   const Attribution a = compute_attribution(m, x, cls, opt);
   if (bar) bar->finish();
@@ -218,7 +220,7 @@ static const Registration reg_saliency(50, {"saliency",
        "                  [--preprocess caffe|unit|tf|torch] [--classes J] [--npy]\n"
        "                  [--samples 20] [--noise 0.2] [--seed 0]   (smoothgrad, smoothgrad_sq, vargrad)\n"
        "                  [--steps 50] [--baseline black|blur|noise|FILE]  (integrated)\n"
-       "                  [--batch 10]                            (the three above, integrated)\n"
+       "                  [--batch 10]                  (the three above, integrated, scorecam)\n"
        "                  [--aug-smooth] [--eigen-smooth]         (the CAMs; --eigen-smooth not for\n"
        "                                                           eigencam, eigengradcam)\n\n"
        "Which pixels does the score of class C depend on? The score is the class logit (for a model\n"
@@ -242,6 +244,9 @@ static const Registration reg_saliency(50, {"saliency",
        "  eigencam        EigenCAM: the activations' first principal component (no gradient: the\n"
        "                  same map for every class)\n"
        "  eigengradcam    EigenGrad-CAM: the first principal component of gradient x activation\n"
+       "  scorecam        Score-CAM: channel weights = softmax of the class score of the image masked by\n"
+       "                  each channel (upsampled, scaled to 0..1); one forward pass per channel, --batch\n"
+       "                  copies at a time, no gradient\n"
        "  inputxgrad      input x gradient (Captum's InputXGradient), summed over the colour channels\n"
        "Writes DIR/<image>_<method>_<class>[_<layer>][_eigensmooth][_augsmooth].png (image | map |\n"
        "overlay, jet, with a colour bar; the layer only when --layer is given) and ..._map.png (the map\n"

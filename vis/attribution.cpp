@@ -303,6 +303,51 @@ Tensor aug_smooth_cam(const Model& m, const Tensor& x, int cls, int layer, CamKi
   return sum;
 }
 
+Tensor score_cam(const Model& m, const Tensor& x, int cls, int layer, int batch, const ProgressFn& progress,
+                 Tensor* channel_weights, Tensor* channel_scores) {
+  check_single("score_cam", x);
+  check_class(m, cls);
+  if (batch < 1) throw std::invalid_argument("score_cam: batch is " + std::to_string(batch) + ", expected >= 1");
+  if (layer < 1 || layer >= int(m.layers.size()) || !m.layers[size_t(layer)].has_spatial_output())
+    throw std::invalid_argument("score_cam: layer index " + std::to_string(layer) + " has no spatial output (H, W, C)");
+  NoGrad no_grad;
+  const Tensor A = m.forward(Var::constant(x), layer).value();  // (1, h, w, K)
+  const int64_t h = A.dim(1), w = A.dim(2), K = A.dim(3), hw = h * w;
+  const int64_t H = x.dim(1), W = x.dim(2), C = x.dim(3), n = H * W * C;
+  // The masks M_k (H, W), scaled to 0..1.
+  std::vector<float> masks(size_t(K * H * W));
+  Tensor channel(Shape{h, w});
+  for (int64_t k = 0; k < K; ++k) {
+    for (int64_t p = 0; p < hw; ++p) channel[p] = A[p * K + k];
+    const Tensor up = upsample_bilinear(channel, int(H), int(W));
+    const auto [lo, hi] = std::minmax_element(up.data(), up.data() + up.numel());
+    const float range = *hi - *lo;
+    for (int64_t p = 0; p < H * W; ++p) masks[size_t(k * H * W + p)] = range > 0.f ? (up[p] - *lo) / range : 0.f;
+  }
+  Tensor scores(Shape{K});
+  for (int64_t done = 0; done < K;) {
+    const int64_t b = std::min<int64_t>(batch, K - done);
+    Tensor copies(Shape{b, H, W, C});
+    for (int64_t j = 0; j < b; ++j) {
+      const float* mk = masks.data() + (done + j) * H * W;
+      for (int64_t p = 0; p < H * W; ++p)
+        for (int64_t c = 0; c < C; ++c) copies[j * n + p * C + c] = x[p * C + c] * mk[p];
+    }
+    const Tensor s = class_scores(m, Var::constant(copies)).value();  // (b, classes)
+    const int64_t classes = s.dim(1);
+    for (int64_t j = 0; j < b; ++j) scores[done + j] = s[j * classes + cls];
+    done += b;
+    if (progress) progress(done, K);
+  }
+  Tensor weights(Shape{K});
+  score_cam_weights(scores.data(), weights.data(), K);
+  Tensor cam(Shape{h, w});
+  cam_combine(A.data(), weights.data(), cam.data(), hw, K);
+  if (channel_weights) *channel_weights = weights;
+  if (channel_scores) *channel_scores = scores;
+  return cam;
+}
+
 Tensor upsample_bilinear(const Tensor& map, int H, int W) {
   if (map.rank() != 2 || H < 1 || W < 1)
     throw std::invalid_argument("upsample_bilinear: map has shape " + map.shape().str() + ", expected (h, w)");

@@ -7,7 +7,7 @@
 // al. 2017), guided backprop (Springenberg et al. 2015), Grad-CAM (Selvaraju et al. 2017),
 // Grad-CAM++ (Chattopadhyay et al. 2018), guided Grad-CAM, HiResCAM (Draelos & Carin 2020),
 // XGrad-CAM (Fu et al. 2020), LayerCAM (Jiang et al. 2021), EigenCAM (Muhammad & Yeasin 2020),
-// EigenGrad-CAM and Captum's InputXGradient, each a row with its name, its formula
+// EigenGrad-CAM, Score-CAM (Wang et al. 2020) and Captum's InputXGradient, each a row with its name, its formula
 // and the options it reads. They are built from the blocks below (input_gradient, noise_tunnel,
 // smoothgrad, integrated_gradients, grad_cam, class_activation_map), which callers may also use alone.
 //
@@ -128,6 +128,19 @@ Tensor class_activation_map(const Model& m, const Tensor& x, int cls, int layer,
 // The copies are run one at a time; eigen_smooth as class_activation_map.
 Tensor aug_smooth_cam(const Model& m, const Tensor& x, int cls, int layer, CamKind kind, bool eigen_smooth = false);
 
+// Score-CAM (Wang et al. 2020) at layer L, as pytorch-grad-cam's ScoreCAM computes it, gradient-free:
+//   M_k = channel k of A upsampled to (H, W) (upsample_bilinear), scaled to 0..1:
+//         (M_k - min M_k) / (max M_k - min M_k); 0 where the channel is constant (pytorch-grad-cam
+//         divides 0 by 0 there)
+//   s_k = score[cls](x * M_k)   (every input channel times the mask)
+//   w   = softmax_k(s_k)        (= softmax of the score increases s_k - score(baseline): softmax does
+//                                 not change when every s_k moves by the same amount)
+//   cam = relu(sum_k w_k A_k)
+// The K masked copies run through the model in batches of `batch`, with no gradient; progress is
+// called after each batch (copies done, K). channel_weights receives w, channel_scores s (K).
+Tensor score_cam(const Model& m, const Tensor& x, int cls, int layer, int batch = 16, const ProgressFn& progress = {},
+                 Tensor* channel_weights = nullptr, Tensor* channel_scores = nullptr);
+
 // Bilinear resize of an (h, w) map to (H, W) with half-pixel centres (align_corners=False, as
 // cv2.resize and tf.image.resize), edges clamped; no antialiasing when shrinking
 // (kernels/resize.h, ResizeFilter::bilinear).
@@ -144,7 +157,7 @@ struct AttributionOptions {
   uint32_t seed = 0;       // the same
   int steps = 50;          // integrated
   Tensor baseline;         // integrated: x' (1,H,W,C); empty: zeros. vis_tool passes preprocessed black.
-  int batch = 10;          // the noisy methods / integrated: samples per forward/backward pass
+  int batch = 10;          // the noisy methods / integrated / scorecam: copies per forward(/backward) pass
   bool eigen_smooth = false;  // CAM methods but eigencam/eigengradcam: see class_activation_map
   bool aug_smooth = false;    // CAM methods: aug_smooth_cam (then no cam and no channel weights)
   ProgressFn progress;

@@ -175,6 +175,20 @@ Attribution cam_attribution(const Model& m, const Tensor& x, int cls, const Attr
   return a;
 }
 
+// Score-CAM at opt.layer (the default layer when it is -1), the masked copies in batches of opt.batch.
+Attribution scorecam_attribution(const Model& m, const Tensor& x, int cls, const AttributionOptions& opt) {
+  Attribution a;
+  const int layer = opt.layer >= 0 ? opt.layer : default_cam_layer(m);
+  a.layer = m.layers.at(size_t(layer)).name;
+  a.cam = score_cam(m, x, cls, layer, opt.batch, opt.progress, &a.channel_weights);
+  a.map = upsample_bilinear(a.cam, int(x.dim(1)), int(x.dim(2)));
+  a.raw = a.map;
+  a.score = score_of(m, x, cls);
+  a.quantity = "Score-CAM";
+  a.display_max = display_top(a.map, 1.0);
+  return a;
+}
+
 // The guided gradient, each pixel scaled by the upsampled Grad-CAM.
 Attribution guided_gradcam_attribution(const Model& m, const Tensor& x, int cls, const AttributionOptions& opt) {
   const int H = int(x.dim(1)), W = int(x.dim(2)), C = int(x.dim(3));
@@ -251,6 +265,12 @@ const std::vector<AttributionMethod>& attribution_methods() {
       {"eigengradcam", "EigenGrad-CAM",
        "the same on d score / d A * A, element-wise: class-specific (pytorch-grad-cam's EigenGradCAM)",
        cam_attribution<CamKind::eigengradcam>, M::reads_layer | M::reads_aug_smooth},
+      // Score-CAM (Wang et al. 2020): w = softmax_k(score of x masked by channel k's upsampled,
+      // 0..1-scaled map), cam = ReLU(sum_k w_k A_k); gradient-free, one forward pass per channel.
+      {"scorecam", "Score-CAM",
+       "ReLU(sum_k w_k A_k), w = softmax over the channels of the score of x times A_k upsampled and "
+       "scaled to 0..1 (Wang et al. 2020)",
+       scorecam_attribution, M::reads_layer | M::reads_batch},
       {"inputxgrad", "input x gradient",
        "|sum over the channels of x * d score / d x| (Captum's InputXGradient, Shrikumar et al. 2016)",
        inputxgrad_attribution, 0u},
