@@ -1,6 +1,7 @@
 // The building blocks of the attribution maps: class scores, input gradients (plain and guided),
 // the noise tunnel (SmoothGrad's samples: their mean, mean square and variance), integrated
-// gradients, and class activation maps (Grad-CAM, Grad-CAM++). The methods made of them are the
+// gradients, and class activation maps (the gradient family of kernels/cam.h on a layer made a
+// leaf, its augmentation smoothing, and Score-CAM's masked copies). The methods made of them are the
 // table in vis/attribution_methods.cpp; the pictures are vis/attribution_sheet.cpp.
 #include "vis/attribution.h"
 
