@@ -43,7 +43,9 @@ const std::string kSneaker = std::string(CONVIS_SOURCE_DIR) + "/weights/samples/
 
 TEST_CASE("attribution methods: every method once, found by name, a wrong name lists them all") {
   const std::vector<std::string> expected = {"vanilla", "smoothgrad", "smoothgrad_sq", "vargrad", "integrated",
-                                             "guided",  "gradcam",    "gradcampp",     "guided-gradcam"};
+                                             "guided",  "gradcam",    "gradcampp",     "guided-gradcam",
+                                             "hirescam", "xgradcam",  "layercam",      "eigencam",
+                                             "eigengradcam", "scorecam", "inputxgrad"};
   std::vector<std::string> names;
   for (const AttributionMethod& m : attribution_methods()) {
     CAPTURE(m.name);
@@ -53,9 +55,11 @@ TEST_CASE("attribution methods: every method once, found by name, a wrong name l
     CHECK(std::string(m.title).size() > 0);
     CHECK(std::string(m.summary).size() > 0);
     CHECK(bool(m.compute));
-    // vis_tool's progress bar counts samples or steps: a batched method reads one of them.
+    // vis_tool's progress bar counts samples, steps or (scorecam) the layer's channels: a batched
+    // method reads one of them.
     if (m.uses(AttributionMethod::reads_batch))
-      CHECK((m.uses(AttributionMethod::reads_samples) || m.uses(AttributionMethod::reads_steps)));
+      CHECK((m.uses(AttributionMethod::reads_samples) || m.uses(AttributionMethod::reads_steps) ||
+             m.uses(AttributionMethod::reads_layer)));
   }
   CHECK(names == expected);
   CHECK(std::set<std::string>(names.begin(), names.end()).size() == names.size());
@@ -65,7 +69,8 @@ TEST_CASE("attribution methods: every method once, found by name, a wrong name l
   CHECK(contains(err, "'gradcam+'"));
   for (const std::string& n : names) CHECK(contains(err, n));
   CHECK(attribution_method_names() ==
-        "vanilla, smoothgrad, smoothgrad_sq, vargrad, integrated, guided, gradcam, gradcampp, guided-gradcam");
+        "vanilla, smoothgrad, smoothgrad_sq, vargrad, integrated, guided, gradcam, gradcampp, guided-gradcam, "
+        "hirescam, xgradcam, layercam, eigencam, eigengradcam, scorecam, inputxgrad");
   AttributionOptions opt;
   opt.method = "nope";
   const Tensor x = test::random_tensor({1, 28, 28, 1}, 3, 0.f, 1.f);
@@ -85,6 +90,7 @@ TEST_CASE("attribution methods: every row computes what its building blocks comp
   opt.baseline = test::random_tensor({1, 28, 28, 1}, 12, 0.f, 0.2f);
   const int layer = default_cam_layer(m);
   auto cam_up = [&](bool plus_plus) { return upsample_bilinear(grad_cam(m, x, cls, layer, plus_plus), H, W); };
+  auto family = [&](CamKind kind) { return upsample_bilinear(class_activation_map(m, x, cls, layer, kind), H, W); };
   // The map of each method from the blocks of vis/attribution.h. A new row needs its line here.
   const std::map<std::string, std::function<Tensor()>> direct = {
       {"vanilla", [&] { return channel_max_abs(input_gradient(m, x, cls)); }},
@@ -110,6 +116,19 @@ TEST_CASE("attribution methods: every row computes what its building blocks comp
          const Tensor up = cam_up(false);
          for (int64_t p = 0; p < H * W; ++p) g[p] *= up[p];
          return channel_max_abs(g);
+       }},
+      {"hirescam", [&] { return family(CamKind::hirescam); }},
+      {"xgradcam", [&] { return family(CamKind::xgradcam); }},
+      {"layercam", [&] { return family(CamKind::layercam); }},
+      {"eigencam", [&] { return family(CamKind::eigencam); }},
+      {"eigengradcam", [&] { return family(CamKind::eigengradcam); }},
+      {"scorecam", [&] { return upsample_bilinear(score_cam(m, x, cls, layer, opt.batch), H, W); }},
+      {"inputxgrad",
+       [&] {
+         const Tensor g = input_gradient(m, x, cls);
+         Tensor map(Shape{H, W});
+         for (int64_t p = 0; p < H * W; ++p) map[p] = std::fabs(x[p] * g[p]);  // one channel
+         return map;
        }},
   };
   CHECK(direct.size() == attribution_methods().size());

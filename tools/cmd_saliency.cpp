@@ -1,6 +1,7 @@
 // vis_tool saliency: attribution maps (gradients, SmoothGrad, SmoothGrad-squared, VarGrad,
-// integrated gradients, guided backprop, Grad-CAM, Grad-CAM++, guided Grad-CAM) for one image and
-// one class.
+// integrated gradients, guided backprop, the CAM family: Grad-CAM, Grad-CAM++, guided Grad-CAM,
+// HiResCAM, XGrad-CAM, LayerCAM, EigenCAM, EigenGrad-CAM, Score-CAM; input x gradient) for one
+// image and one class.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -35,8 +36,8 @@ std::string methods_that_read(AttributionMethod::Reads reads) {
 }  // namespace
 
 static int run_saliency(const std::vector<std::string>& argv) {
-  Args args("saliency", argv, {"npy"});
-  args.allow_only({"npy", "baseline", "weights", "image", "class", "method", "layer", "out", "preprocess", "classes", "samples", "noise",
+  Args args("saliency", argv, {"npy", "aug-smooth", "eigen-smooth"});
+  args.allow_only({"npy", "aug-smooth", "eigen-smooth", "baseline", "weights", "image", "class", "method", "layer", "out", "preprocess", "classes", "samples", "noise",
                    "seed", "steps", "batch"});
   const std::string spec = args.require("weights");
   const std::string image = args.require("image");
@@ -55,6 +56,8 @@ static int run_saliency(const std::vector<std::string>& argv) {
                        ", not " + method->name);
   };
   only_for("layer", M::reads_layer);
+  only_for("aug-smooth", M::reads_aug_smooth);
+  only_for("eigen-smooth", M::reads_eigen_smooth);
   only_for("baseline", M::reads_steps);
   only_for("samples", M::reads_samples);
   only_for("noise", M::reads_samples);
@@ -72,6 +75,8 @@ static int run_saliency(const std::vector<std::string>& argv) {
   opt.seed = uint32_t(args.get_int("seed", 0));
   opt.steps = args.get_int("steps", 50, 1, 100000);
   opt.batch = args.get_int("batch", 10, 1, 1024);
+  opt.aug_smooth = args.has("aug-smooth");
+  opt.eigen_smooth = args.has("eigen-smooth");
   if (opt.samples < 1 || opt.steps < 1 || opt.batch < 1 || !(opt.noise >= 0.f))
     throw UsageError("saliency: --samples, --steps and --batch must be >= 1 and --noise >= 0");
 
@@ -125,19 +130,28 @@ static int run_saliency(const std::vector<std::string>& argv) {
   std::fflush(stdout);  // the progress bar goes to stderr: keep the order on a shared terminal
   std::unique_ptr<Progress> bar;
   if (method->uses(M::reads_batch)) {
-    // One pass per noisy copy, or per step of the path.
-    const int total = method->uses(M::reads_samples) ? opt.samples : opt.steps;
-    bar = std::make_unique<Progress>(method->name, total);
-    opt.progress = [&](int64_t done, int64_t) { bar->update(done); };
+    // One pass per noisy copy, per step of the path, or per masked copy (scorecam: one per channel
+    // of the layer, which only the method knows: the bar starts at its first report).
+    opt.progress = [&](int64_t done, int64_t total) {
+      if (!bar) bar = std::make_unique<Progress>(method->name, total);
+      bar->update(done);
+    };
   }
   const Attribution a = compute_attribution(m, x, cls, opt);
   if (bar) bar->finish();
 
   std::string what = method->title;
   if (method->uses(M::reads_layer)) {
-    std::printf("layer '%s'%s, map %lldx%lld upsampled (bilinear) to %dx%d\n", a.layer.c_str(),
-                args.has("layer") ? "" : " (the default: the last spatial layer of at least 7x7; --layer to choose)",
-                static_cast<long long>(a.cam.dim(1)), static_cast<long long>(a.cam.dim(0)), w, h);
+    const char* default_note =
+        args.has("layer") ? "" : " (the default: the last spatial layer of at least 7x7; --layer to choose)";
+    if (a.cam.defined())
+      std::printf("layer '%s'%s, map %lldx%lld upsampled (bilinear) to %dx%d%s\n", a.layer.c_str(), default_note,
+                  static_cast<long long>(a.cam.dim(1)), static_cast<long long>(a.cam.dim(0)), w, h,
+                  opt.eigen_smooth ? ", eigen-smoothed (the weighted channels' first principal component)" : "");
+    else  // --aug-smooth
+      std::printf("layer '%s'%s; --aug-smooth: the mean of 6 copies' CAMs (as is and flipped left-right, x 0.9, 1 "
+                  "and 1.1), each upsampled to %dx%d and scaled to 0..1%s\n",
+                  a.layer.c_str(), default_note, w, h, opt.eigen_smooth ? ", eigen-smoothed" : "");
     what += " at " + a.layer;
   }
   if (method->uses(M::reads_samples))
@@ -167,10 +181,12 @@ static int run_saliency(const std::vector<std::string>& argv) {
               int((px + 0.5) * photo.width / w), int((py + 0.5) * photo.height / h));
 
   namespace fs = std::filesystem;
-  // A chosen layer goes into the name, so maps of several layers can sit side by side.
+  // A chosen layer and the smoothings go into the name, so maps of several layers can sit side by side.
   const std::string base = (fs::path(out_dir) / (fs::path(image).stem().string() + "_" +
                                                  method->name + "_" + std::to_string(cls) +
-                                                 (args.has("layer") ? "_" + a.layer : ""))).string();
+                                                 (args.has("layer") ? "_" + a.layer : "") +
+                                                 (opt.eigen_smooth ? "_eigensmooth" : "") +
+                                                 (opt.aug_smooth ? "_augsmooth" : ""))).string();
   char head[512];
   std::snprintf(head, sizeof head, "%s: %s for class %d '%s' (logit %.2f, p %.3f)",
                 fs::path(image).filename().string().c_str(), what.c_str(), cls, names.name(cls).c_str(),
@@ -184,21 +200,29 @@ static int run_saliency(const std::vector<std::string>& argv) {
     std::printf("wrote %s_map.npy (%s, float32)\n", base.c_str(), a.raw.shape().str().c_str());
     if (a.cam.defined()) {
       write_npy(base + "_cam.npy", a.cam);
+      std::printf("wrote %s_cam.npy (%s at %s)\n", base.c_str(), a.cam.shape().str().c_str(), a.layer.c_str());
+    }
+    if (a.channel_weights.defined()) {  // hirescam and layercam weigh each position: no channel weights
       write_npy(base + "_weights.npy", a.channel_weights);
-      std::printf("wrote %s_cam.npy (%s at %s) and %s_weights.npy (%s, the channel weights)\n", base.c_str(),
-                  a.cam.shape().str().c_str(), a.layer.c_str(), base.c_str(), a.channel_weights.shape().str().c_str());
+      std::printf("wrote %s_weights.npy (%s, the channel weights%s)\n", base.c_str(),
+                  a.channel_weights.shape().str().c_str(),
+                  method->name == std::string("eigencam") || method->name == std::string("eigengradcam")
+                      ? ": the first principal direction"
+                      : "");
     }
   }
   return 0;
 }
 
 static const Registration reg_saliency(50, {"saliency",
-       "attribution maps: gradients, SmoothGrad, integrated gradients, guided backprop, Grad-CAM(++)",
+       "attribution maps: gradients, SmoothGrad, integrated gradients, guided backprop, the CAM family",
        "vis_tool saliency --weights F --image I [--class C] [--method M] [--layer L] [--out DIR]\n"
        "                  [--preprocess caffe|unit|tf|torch] [--classes J] [--npy]\n"
        "                  [--samples 20] [--noise 0.2] [--seed 0]   (smoothgrad, smoothgrad_sq, vargrad)\n"
        "                  [--steps 50] [--baseline black|blur|noise|FILE]  (integrated)\n"
-       "                  [--batch 10]                            (the three above, integrated)\n\n"
+       "                  [--batch 10]                  (the three above, integrated, scorecam)\n"
+       "                  [--aug-smooth] [--eigen-smooth]         (the CAMs; --eigen-smooth not for\n"
+       "                                                           eigencam, eigengradcam)\n\n"
        "Which pixels does the score of class C depend on? The score is the class logit (for a model\n"
        "that ends in softmax, the softmax's input). C defaults to the top-1 class; give an index or,\n"
        "with a class index, a name (espresso). Methods (default gradcam):\n"
@@ -214,14 +238,30 @@ static const Registration reg_saliency(50, {"saliency",
        "  gradcam         Grad-CAM at --layer (default: the last spatial layer of at least 7x7)\n"
        "  gradcampp       Grad-CAM++ at --layer\n"
        "  guided-gradcam  guided backprop times the upsampled Grad-CAM\n"
-       "Writes DIR/<image>_<method>_<class>[_<layer>].png (image | map | overlay, jet, with a colour\n"
-       "bar; the layer only when --layer is given) and ..._map.png (the map alone, grey, at the model's\n"
-       "input size). Prints the class, the map's peak in the photo's coordinates and the file names.\n"
+       "  hirescam        HiResCAM: ReLU(sum over channels of gradient x activation) at each position\n"
+       "  xgradcam        XGrad-CAM: channel weights sum(A_k / sum A_k * gradient) at --layer\n"
+       "  layercam        LayerCAM: ReLU(sum over channels of ReLU(gradient) x activation)\n"
+       "  eigencam        EigenCAM: the activations' first principal component (no gradient: the\n"
+       "                  same map for every class)\n"
+       "  eigengradcam    EigenGrad-CAM: the first principal component of gradient x activation\n"
+       "  scorecam        Score-CAM: channel weights = softmax of the class score of the image masked by\n"
+       "                  each channel (upsampled, scaled to 0..1); one forward pass per channel, --batch\n"
+       "                  copies at a time, no gradient\n"
+       "  inputxgrad      input x gradient (Captum's InputXGradient), summed over the colour channels\n"
+       "Writes DIR/<image>_<method>_<class>[_<layer>][_eigensmooth][_augsmooth].png (image | map |\n"
+       "overlay, jet, with a colour bar; the layer only when --layer is given) and ..._map.png (the map\n"
+       "alone, grey, at the model's input size). Prints the class, the map's peak in the photo's\n"
+       "coordinates and the file names.\n"
        "--npy also writes the numbers as float32 .npy, not clipped: ..._map.npy, the signed attributions\n"
        "per pixel and channel (H x W x C: the gradient, SmoothGrad's mean, mean square or variance,\n"
-       "(x - x') x the mean gradient, the guided gradient, guided x CAM) or the upsampled CAM (H x W);\n"
-       "for the CAM methods also ..._cam.npy (the CAM at the layer's resolution) and ..._weights.npy\n"
-       "(the layer's channel weights).\n\n"
+       "(x - x') x the mean gradient, the guided gradient, guided x CAM, x x the gradient) or the\n"
+       "upsampled CAM (H x W); for the CAM methods also ..._cam.npy (the CAM at the layer's resolution)\n"
+       "and, except hirescam and layercam, ..._weights.npy (the channel weights; for eigencam and\n"
+       "eigengradcam the first principal direction).\n"
+       "--eigen-smooth (pytorch-grad-cam's eigen_smooth): the first principal component of the weighted\n"
+       "channels (w_k A_k, or the element-wise products) instead of their sum; ..._weights.npy is then its\n"
+       "direction. --aug-smooth: the mean of the CAMs of 6 copies (flipped left-right or not, times 0.9,\n"
+       "1, 1.1), each scaled to 0..1 (6 backward passes; no ..._cam.npy or ..._weights.npy).\n\n"
        "example:\n  vis_tool saliency --weights ../shared/data/models/darknet_tiny_imagenet.h5 \\\n"
        "      --image ../shared/data/images/coffee.png --method gradcam --out out",
        run_saliency});

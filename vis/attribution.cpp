@@ -1,11 +1,13 @@
 // The building blocks of the attribution maps: class scores, input gradients (plain and guided),
 // the noise tunnel (SmoothGrad's samples: their mean, mean square and variance), integrated
-// gradients, and class activation maps (Grad-CAM, Grad-CAM++). The methods made of them are the
+// gradients, and class activation maps (the gradient family of kernels/cam.h on a layer made a
+// leaf, its augmentation smoothing, and Score-CAM's masked copies). The methods made of them are the
 // table in vis/attribution_methods.cpp; the pictures are vis/attribution_sheet.cpp.
 #include "vis/attribution.h"
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <random>
 #include <stdexcept>
 #include <vector>
@@ -183,20 +185,31 @@ int cam_layer(const Model& m, const std::string& name) {
   return i;
 }
 
-Tensor grad_cam(const Model& m, const Tensor& x, int cls, int layer, bool plus_plus, Tensor* channel_weights) {
-  check_single("grad_cam", x);
+Tensor class_activation_map(const Model& m, const Tensor& x, int cls, int layer, CamKind kind, Tensor* channel_weights,
+                            bool eigen_smooth) {
+  check_single("class_activation_map", x);
   check_class(m, cls);
+  if (eigen_smooth && (kind == CamKind::eigencam || kind == CamKind::eigengradcam))
+    throw std::invalid_argument(std::string("class_activation_map: eigen smoothing applies to the CAMs that sum weighted "
+                                            "channels, not to ") +
+                                (kind == CamKind::eigencam ? "eigencam" : "eigengradcam") +
+                                ", which is a first principal component already");
   if (layer < 1 || layer >= int(m.layers.size()) || !m.layers[size_t(layer)].has_spatial_output())
-    throw std::invalid_argument("grad_cam: layer index " + std::to_string(layer) + " has no spatial output");
+    throw std::invalid_argument("class_activation_map: layer index " + std::to_string(layer) +
+                                " has no spatial output (H, W, C)");
+  const bool needs_gradient = kind != CamKind::eigencam;
   // A as a leaf: the layer's output is replaced by a parameter holding its value, so the score is
   // differentiated with respect to it and nothing before it (which, with the model's frozen
   // weights and a constant x, records nothing). In a graph this holds at any layer: the paths
-  // around it (a residual skip) start before it and do not depend on A.
+  // around it (a residual skip) start before it and do not depend on A. EigenCAM needs A only:
+  // the forward pass then records nothing.
   Var a;
   Var s;
   try {
+    std::unique_ptr<NoGrad> no_grad;
+    if (!needs_gradient) no_grad = std::make_unique<NoGrad>();
     s = class_scores(m, Var::constant(x), [&](int i, Var& out) {
-      if (i == layer) out = a = Var::param(out.value());
+      if (i == layer) out = a = needs_gradient ? Var::param(out.value()) : Var::constant(out.value());
     });
   } catch (...) {
     Tape::current().clear();
@@ -204,19 +217,135 @@ Tensor grad_cam(const Model& m, const Tensor& x, int cls, int layer, bool plus_p
   }
   if (!a.defined()) {
     Tape::current().clear();
-    throw std::invalid_argument("grad_cam: layer '" + m.layers[size_t(layer)].name + "' does not lead to the class scores");
+    throw std::invalid_argument("class_activation_map: layer '" + m.layers[size_t(layer)].name +
+                                "' does not lead to the class scores");
   }
   const Tensor A = a.value();
-  const Tensor G = backward_class(s, cls, a, false);
+  const Tensor G = needs_gradient ? backward_class(s, cls, a, false) : Tensor();
 
   // A, G: (1, h, w, K)
   const int64_t h = A.dim(1), w = A.dim(2), K = A.dim(3), hw = h * w;
   Tensor weights(Shape{K});
-  if (plus_plus) grad_cam_pp_weights(A.data(), G.data(), weights.data(), hw, K);
-  else grad_cam_weights(G.data(), weights.data(), hw, K);
+  Tensor cam(Shape{h, w});
+  if (eigen_smooth) {
+    // The weighted activations, (hw, K), and their first principal component (pytorch-grad-cam's
+    // get_2d_projection of weights * activations, or of the element-wise products).
+    Tensor weighted(Shape{hw, K});
+    if (kind == CamKind::hirescam || kind == CamKind::layercam) {
+      for (int64_t i = 0; i < hw * K; ++i)
+        weighted[i] = (kind == CamKind::layercam ? std::max(G[i], 0.f) : G[i]) * A[i];
+    } else {
+      if (kind == CamKind::gradcam) grad_cam_weights(G.data(), weights.data(), hw, K);
+      else if (kind == CamKind::gradcampp) grad_cam_pp_weights(A.data(), G.data(), weights.data(), hw, K);
+      else xgrad_cam_weights(A.data(), G.data(), weights.data(), hw, K);
+      for (int64_t p = 0; p < hw; ++p)
+        for (int64_t k = 0; k < K; ++k) weighted[p * K + k] = weights[k] * A[p * K + k];
+    }
+    eigen_cam(weighted.data(), cam.data(), weights.data(), hw, K);
+    if (channel_weights) *channel_weights = weights;
+    return cam;
+  }
+  bool has_weights = true;
+  switch (kind) {
+    case CamKind::gradcam:
+    case CamKind::gradcampp:
+    case CamKind::xgradcam:
+      if (kind == CamKind::gradcam) grad_cam_weights(G.data(), weights.data(), hw, K);
+      else if (kind == CamKind::gradcampp) grad_cam_pp_weights(A.data(), G.data(), weights.data(), hw, K);
+      else xgrad_cam_weights(A.data(), G.data(), weights.data(), hw, K);
+      cam_combine(A.data(), weights.data(), cam.data(), hw, K);
+      break;
+    case CamKind::hirescam:
+      hires_cam(A.data(), G.data(), cam.data(), hw, K);
+      has_weights = false;
+      break;
+    case CamKind::layercam:
+      layer_cam(A.data(), G.data(), cam.data(), hw, K);
+      has_weights = false;
+      break;
+    case CamKind::eigencam:
+      eigen_cam(A.data(), cam.data(), weights.data(), hw, K);
+      break;
+    case CamKind::eigengradcam: {
+      Tensor ag(A.shape());
+      for (int64_t i = 0; i < A.numel(); ++i) ag[i] = A[i] * G[i];
+      eigen_cam(ag.data(), cam.data(), weights.data(), hw, K);
+      break;
+    }
+  }
+  if (channel_weights) *channel_weights = has_weights ? weights : Tensor();
+  return cam;
+}
+
+Tensor grad_cam(const Model& m, const Tensor& x, int cls, int layer, bool plus_plus, Tensor* channel_weights) {
+  return class_activation_map(m, x, cls, layer, plus_plus ? CamKind::gradcampp : CamKind::gradcam, channel_weights);
+}
+
+Tensor aug_smooth_cam(const Model& m, const Tensor& x, int cls, int layer, CamKind kind, bool eigen_smooth) {
+  check_single("aug_smooth_cam", x);
+  const int64_t H = x.dim(1), W = x.dim(2), C = x.dim(3);
+  Tensor sum = Tensor::zeros(Shape{H, W});
+  int copies = 0;
+  for (const bool flip : {false, true})
+    for (const float factor : {0.9f, 1.f, 1.1f}) {
+      Tensor xt(x.shape());
+      for (int64_t y = 0; y < H; ++y)
+        for (int64_t i = 0; i < W; ++i)
+          for (int64_t c = 0; c < C; ++c) xt[(y * W + (flip ? W - 1 - i : i)) * C + c] = factor * x[(y * W + i) * C + c];
+      const Tensor up =
+          upsample_bilinear(class_activation_map(m, xt, cls, layer, kind, nullptr, eigen_smooth), int(H), int(W));
+      const auto [lo, hi] = std::minmax_element(up.data(), up.data() + up.numel());
+      const float low = *lo, range = *hi - *lo + 1e-7f;
+      for (int64_t y = 0; y < H; ++y)
+        for (int64_t i = 0; i < W; ++i) sum[y * W + i] += (up[y * W + (flip ? W - 1 - i : i)] - low) / range;
+      ++copies;
+    }
+  for (int64_t i = 0; i < sum.numel(); ++i) sum[i] /= float(copies);
+  return sum;
+}
+
+Tensor score_cam(const Model& m, const Tensor& x, int cls, int layer, int batch, const ProgressFn& progress,
+                 Tensor* channel_weights, Tensor* channel_scores) {
+  check_single("score_cam", x);
+  check_class(m, cls);
+  if (batch < 1) throw std::invalid_argument("score_cam: batch is " + std::to_string(batch) + ", expected >= 1");
+  if (layer < 1 || layer >= int(m.layers.size()) || !m.layers[size_t(layer)].has_spatial_output())
+    throw std::invalid_argument("score_cam: layer index " + std::to_string(layer) + " has no spatial output (H, W, C)");
+  NoGrad no_grad;
+  const Tensor A = m.forward(Var::constant(x), layer).value();  // (1, h, w, K)
+  const int64_t h = A.dim(1), w = A.dim(2), K = A.dim(3), hw = h * w;
+  const int64_t H = x.dim(1), W = x.dim(2), C = x.dim(3), n = H * W * C;
+  // The masks M_k (H, W), scaled to 0..1.
+  std::vector<float> masks(size_t(K * H * W));
+  Tensor channel(Shape{h, w});
+  for (int64_t k = 0; k < K; ++k) {
+    for (int64_t p = 0; p < hw; ++p) channel[p] = A[p * K + k];
+    const Tensor up = upsample_bilinear(channel, int(H), int(W));
+    const auto [lo, hi] = std::minmax_element(up.data(), up.data() + up.numel());
+    const float range = *hi - *lo;
+    for (int64_t p = 0; p < H * W; ++p) masks[size_t(k * H * W + p)] = range > 0.f ? (up[p] - *lo) / range : 0.f;
+  }
+  Tensor scores(Shape{K});
+  for (int64_t done = 0; done < K;) {
+    const int64_t b = std::min<int64_t>(batch, K - done);
+    Tensor copies(Shape{b, H, W, C});
+    for (int64_t j = 0; j < b; ++j) {
+      const float* mk = masks.data() + (done + j) * H * W;
+      for (int64_t p = 0; p < H * W; ++p)
+        for (int64_t c = 0; c < C; ++c) copies[j * n + p * C + c] = x[p * C + c] * mk[p];
+    }
+    const Tensor s = class_scores(m, Var::constant(copies)).value();  // (b, classes)
+    const int64_t classes = s.dim(1);
+    for (int64_t j = 0; j < b; ++j) scores[done + j] = s[j * classes + cls];
+    done += b;
+    if (progress) progress(done, K);
+  }
+  Tensor weights(Shape{K});
+  score_cam_weights(scores.data(), weights.data(), K);
   Tensor cam(Shape{h, w});
   cam_combine(A.data(), weights.data(), cam.data(), hw, K);
   if (channel_weights) *channel_weights = weights;
+  if (channel_scores) *channel_scores = scores;
   return cam;
 }
 

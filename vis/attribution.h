@@ -5,9 +5,11 @@
 // (Simonyan et al. 2014), SmoothGrad (Smilkov et al. 2017) with Captum's NoiseTunnel variants
 // SmoothGrad-squared and VarGrad (Adebayo et al. 2018), integrated gradients (Sundararajan et
 // al. 2017), guided backprop (Springenberg et al. 2015), Grad-CAM (Selvaraju et al. 2017),
-// Grad-CAM++ (Chattopadhyay et al. 2018) and guided Grad-CAM, each a row with its name, its formula
+// Grad-CAM++ (Chattopadhyay et al. 2018), guided Grad-CAM, HiResCAM (Draelos & Carin 2020),
+// XGrad-CAM (Fu et al. 2020), LayerCAM (Jiang et al. 2021), EigenCAM (Muhammad & Yeasin 2020),
+// EigenGrad-CAM, Score-CAM (Wang et al. 2020) and Captum's InputXGradient, each a row with its name, its formula
 // and the options it reads. They are built from the blocks below (input_gradient, noise_tunnel,
-// smoothgrad, integrated_gradients, grad_cam), which callers may also use alone.
+// smoothgrad, integrated_gradients, grad_cam, class_activation_map), which callers may also use alone.
 //
 // The score is the class logit: the model's output before any softmax. A model that ends in a
 // softmax (Dense(activation="softmax") or a Softmax/Activation layer) is explained through the
@@ -102,6 +104,43 @@ int cam_layer(const Model& m, const std::string& name);
 Tensor grad_cam(const Model& m, const Tensor& x, int cls, int layer, bool plus_plus = false,
                 Tensor* channel_weights = nullptr);
 
+// The CAM family at layer L, on the same A and G as grad_cam (kernels/cam.h has the formulas):
+//   gradcam, gradcampp   as grad_cam
+//   hirescam     relu(sum_k G_k * A_k), element-wise (Draelos & Carin 2020)          no weights
+//   xgradcam     relu(sum_k w_k A_k), w_k = sum_ij A_k,ij / (sum_ij A_k,ij + eps) * G_k,ij (Fu et al. 2020)
+//   layercam     relu(sum_k relu(G_k) * A_k), element-wise (Jiang et al. 2021)       no weights
+//   eigencam     relu(A centred per channel, projected on its first principal direction v) (Muhammad &
+//                Yeasin 2020); no gradient is computed; weights: v
+//   eigengradcam the same on A * G; weights: v
+// channel_weights, when given, receives w (K) where the method has them, else an undefined Tensor.
+// eigen_smooth (pytorch-grad-cam's eigen_smooth): instead of the channel sum of the weighted
+// activations (w_k A_k; G * A for hirescam; relu(G) * A for layercam), their first principal
+// component, as eigencam computes it, then ReLU; channel_weights then receives its direction v.
+// eigencam and eigengradcam are principal components already: eigen_smooth is refused for them.
+enum class CamKind { gradcam, gradcampp, hirescam, xgradcam, layercam, eigencam, eigengradcam };
+Tensor class_activation_map(const Model& m, const Tensor& x, int cls, int layer, CamKind kind,
+                            Tensor* channel_weights = nullptr, bool eigen_smooth = false);
+
+// Test-time augmentation smoothing (pytorch-grad-cam's aug_smooth, with ttach's transforms): the
+// CAM of each of 6 copies of x, {as is, flipped left-right} x {x * 0.9, x * 1, x * 1.1} (the
+// preprocessed input scaled), upsampled to (H, W), scaled to [0, 1] as pytorch-grad-cam's
+// scale_cam_image does ((c - min) / (max - min + 1e-7)), flipped back, and averaged: (H, W).
+// The copies are run one at a time; eigen_smooth as class_activation_map.
+Tensor aug_smooth_cam(const Model& m, const Tensor& x, int cls, int layer, CamKind kind, bool eigen_smooth = false);
+
+// Score-CAM (Wang et al. 2020) at layer L, as pytorch-grad-cam's ScoreCAM computes it, gradient-free:
+//   M_k = channel k of A upsampled to (H, W) (upsample_bilinear), scaled to 0..1:
+//         (M_k - min M_k) / (max M_k - min M_k); 0 where the channel is constant (pytorch-grad-cam
+//         divides 0 by 0 there)
+//   s_k = score[cls](x * M_k)   (every input channel times the mask)
+//   w   = softmax_k(s_k)        (= softmax of the score increases s_k - score(baseline): softmax does
+//                                 not change when every s_k moves by the same amount)
+//   cam = relu(sum_k w_k A_k)
+// The K masked copies run through the model in batches of `batch`, with no gradient; progress is
+// called after each batch (copies done, K). channel_weights receives w, channel_scores s (K).
+Tensor score_cam(const Model& m, const Tensor& x, int cls, int layer, int batch = 16, const ProgressFn& progress = {},
+                 Tensor* channel_weights = nullptr, Tensor* channel_scores = nullptr);
+
 // Bilinear resize of an (h, w) map to (H, W) with half-pixel centres (align_corners=False, as
 // cv2.resize and tf.image.resize), edges clamped; no antialiasing when shrinking
 // (kernels/resize.h, ResizeFilter::bilinear).
@@ -118,7 +157,9 @@ struct AttributionOptions {
   uint32_t seed = 0;       // the same
   int steps = 50;          // integrated
   Tensor baseline;         // integrated: x' (1,H,W,C); empty: zeros. vis_tool passes preprocessed black.
-  int batch = 10;          // the noisy methods / integrated: samples per forward/backward pass
+  int batch = 10;          // the noisy methods / integrated / scorecam: copies per forward(/backward) pass
+  bool eigen_smooth = false;  // CAM methods but eigencam/eigengradcam: see class_activation_map
+  bool aug_smooth = false;    // CAM methods: aug_smooth_cam (then no cam and no channel weights)
   ProgressFn progress;
 };
 
@@ -131,7 +172,7 @@ struct Attribution {
   std::string layer;       // CAM methods: the layer's name
   Tensor map;              // (H, W) at the model's input size, >= 0: what the pictures show
   Tensor rgb;              // guided, guided-gradcam: (H, W, C) signed values, shown as an image
-  Tensor cam;              // CAM methods: (h, w) at the layer's resolution
+  Tensor cam;              // CAM methods: (h, w) at the layer's resolution; undefined with aug_smooth
   // The numbers behind the picture, for `--npy`: the signed per-channel attributions (H, W, C) of
   // the pixel methods (the gradient, the noise tunnel's statistic, (x - x') * mean gradient, the
   // guided gradient, guided x CAM), the upsampled CAM (H, W) for the CAM methods.
@@ -158,6 +199,8 @@ struct AttributionMethod {
     reads_samples = 2u,  // samples, noise, seed: noisy copies of the input
     reads_steps = 4u,    // steps, baseline: a path of inputs from the baseline to x
     reads_batch = 8u,    // batch and progress: many forward/backward passes
+    reads_aug_smooth = 16u,    // aug_smooth
+    reads_eigen_smooth = 32u,  // eigen_smooth
   };
   const char* name;     // "guided-gradcam": AttributionOptions::method, and in file names
   const char* title;    // "guided Grad-CAM": for people, in the pictures

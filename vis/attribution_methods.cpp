@@ -119,39 +119,81 @@ Attribution integrated_attribution(const Model& m, const Tensor& x, int cls, con
   return a;
 }
 
-// Grad-CAM (or ++) at opt.layer, the default layer when it is -1; fills layer and cam and returns
-// the CAM upsampled to the input's size.
-Tensor cam_at_input_size(const Model& m, const Tensor& x, int cls, const AttributionOptions& opt, bool plus_plus,
-                         Attribution& a) {
+// Input x gradient (Captum's InputXGradient; Shrikumar et al. 2016): attr = x * d score / d x per
+// pixel and channel, shown as |the sum over the channels|. For a model that is linear from the
+// input (no bias), sum(attr) = f(x); in general it is the first-order term of f(x) - f(0).
+Attribution inputxgrad_attribution(const Model& m, const Tensor& x, int cls, const AttributionOptions&) {
+  const int H = int(x.dim(1)), W = int(x.dim(2)), C = int(x.dim(3));
+  Attribution a;
+  std::vector<float> s;
+  const Tensor g = input_gradient(m, x, cls, &s);
+  a.score = s.at(0);
+  a.raw = Tensor(Shape{H, W, C});
+  a.map = Tensor(Shape{H, W});
+  for (int64_t p = 0; p < int64_t(H) * W; ++p) {
+    double v = 0.0;
+    for (int c = 0; c < C; ++c) {
+      a.raw[p * C + c] = x[p * C + c] * g[p * C + c];
+      v += double(a.raw[p * C + c]);
+    }
+    a.map[p] = float(std::fabs(v));
+  }
+  a.quantity = "|x * grad|";
+  a.display_max = display_top(a.map, kPixelQuantile);
+  return a;
+}
+
+// A CAM of the family at opt.layer, the default layer when it is -1; fills layer, cam and
+// channel_weights (where the method has them) and returns the CAM upsampled to the input's size.
+Tensor cam_at_input_size(const Model& m, const Tensor& x, int cls, const AttributionOptions& opt, CamKind kind,
+                         bool eigen_smooth, Attribution& a) {
   const int layer = opt.layer >= 0 ? opt.layer : default_cam_layer(m);
   a.layer = m.layers.at(size_t(layer)).name;
-  a.cam = grad_cam(m, x, cls, layer, plus_plus, &a.channel_weights);
+  a.cam = class_activation_map(m, x, cls, layer, kind, &a.channel_weights, eigen_smooth);
   return upsample_bilinear(a.cam, int(x.dim(1)), int(x.dim(2)));
 }
 
-Attribution cam_attribution(const Model& m, const Tensor& x, int cls, const AttributionOptions& opt, bool plus_plus) {
+// The CAM at the input's size: plain, eigen-smoothed, or averaged over the augmented copies
+// (then scaled to [0, 1] per copy; there is no single layer-resolution CAM or weight vector).
+template <CamKind kind>
+Attribution cam_attribution(const Model& m, const Tensor& x, int cls, const AttributionOptions& opt) {
+  static constexpr const char* kQuantity[] = {"Grad-CAM", "Grad-CAM++", "HiResCAM", "XGrad-CAM",
+                                              "LayerCAM", "EigenCAM",   "EigenGrad-CAM"};
   Attribution a;
-  a.map = cam_at_input_size(m, x, cls, opt, plus_plus, a);
+  if (opt.aug_smooth) {
+    const int layer = opt.layer >= 0 ? opt.layer : default_cam_layer(m);
+    a.layer = m.layers.at(size_t(layer)).name;
+    a.map = aug_smooth_cam(m, x, cls, layer, kind, opt.eigen_smooth);
+  } else {
+    a.map = cam_at_input_size(m, x, cls, opt, kind, opt.eigen_smooth, a);
+  }
   a.raw = a.map;
   a.score = score_of(m, x, cls);
-  a.quantity = plus_plus ? "Grad-CAM++" : "Grad-CAM";
+  a.quantity = std::string(kQuantity[int(kind)]) + (opt.eigen_smooth ? ", eigen-smoothed" : "") +
+               (opt.aug_smooth ? ", aug-smoothed (0..1)" : "");
   a.display_max = display_top(a.map, 1.0);
   return a;
 }
 
-Attribution gradcam_attribution(const Model& m, const Tensor& x, int cls, const AttributionOptions& opt) {
-  return cam_attribution(m, x, cls, opt, false);
-}
-
-Attribution gradcampp_attribution(const Model& m, const Tensor& x, int cls, const AttributionOptions& opt) {
-  return cam_attribution(m, x, cls, opt, true);
+// Score-CAM at opt.layer (the default layer when it is -1), the masked copies in batches of opt.batch.
+Attribution scorecam_attribution(const Model& m, const Tensor& x, int cls, const AttributionOptions& opt) {
+  Attribution a;
+  const int layer = opt.layer >= 0 ? opt.layer : default_cam_layer(m);
+  a.layer = m.layers.at(size_t(layer)).name;
+  a.cam = score_cam(m, x, cls, layer, opt.batch, opt.progress, &a.channel_weights);
+  a.map = upsample_bilinear(a.cam, int(x.dim(1)), int(x.dim(2)));
+  a.raw = a.map;
+  a.score = score_of(m, x, cls);
+  a.quantity = "Score-CAM";
+  a.display_max = display_top(a.map, 1.0);
+  return a;
 }
 
 // The guided gradient, each pixel scaled by the upsampled Grad-CAM.
 Attribution guided_gradcam_attribution(const Model& m, const Tensor& x, int cls, const AttributionOptions& opt) {
   const int H = int(x.dim(1)), W = int(x.dim(2)), C = int(x.dim(3));
   Attribution a;
-  const Tensor up = cam_at_input_size(m, x, cls, opt, false, a);
+  const Tensor up = cam_at_input_size(m, x, cls, opt, CamKind::gradcam, false, a);
   std::vector<float> s;
   const Tensor g = input_gradient(m, x, cls, &s, true);
   a.score = s.at(0);
@@ -193,11 +235,45 @@ const std::vector<AttributionMethod>& attribution_methods() {
        0u},
       {"gradcam", "Grad-CAM",
        "ReLU(sum_k w_k A_k), w_k = spatial mean of d score / d A_k, upsampled (Selvaraju et al. 2017)",
-       gradcam_attribution, M::reads_layer},
+       cam_attribution<CamKind::gradcam>, M::reads_layer | M::reads_aug_smooth | M::reads_eigen_smooth},
       {"gradcampp", "Grad-CAM++", "the same with Grad-CAM++'s weights (Chattopadhyay et al. 2018)",
-       gradcampp_attribution, M::reads_layer},
+       cam_attribution<CamKind::gradcampp>, M::reads_layer | M::reads_aug_smooth | M::reads_eigen_smooth},
       {"guided-gradcam", "guided Grad-CAM", "guided backprop times the upsampled Grad-CAM",
        guided_gradcam_attribution, M::reads_layer},
+      // HiResCAM (Draelos & Carin 2020): cam = ReLU(sum_k G_k * A_k), the gradient times the
+      // activation at each position, no spatial averaging; the ReLU as pytorch-grad-cam applies it.
+      {"hirescam", "HiResCAM",
+       "ReLU(sum_k d score / d A_k * A_k) element-wise, no spatial mean, upsampled (Draelos & Carin 2020)",
+       cam_attribution<CamKind::hirescam>, M::reads_layer | M::reads_aug_smooth | M::reads_eigen_smooth},
+      // XGrad-CAM (Fu et al. 2020): w_k = sum_ij A_k,ij / (sum_ij A_k,ij + eps) * G_k,ij (eps 1e-7,
+      // as pytorch-grad-cam), cam = ReLU(sum_k w_k A_k).
+      {"xgradcam", "XGrad-CAM",
+       "ReLU(sum_k w_k A_k), w_k = sum_ij A_k,ij / sum_ij A_k,ij * d score / d A_k,ij (Fu et al. 2020)",
+       cam_attribution<CamKind::xgradcam>, M::reads_layer | M::reads_aug_smooth | M::reads_eigen_smooth},
+      // LayerCAM (Jiang et al. 2021): cam = ReLU(sum_k ReLU(G_k) * A_k), element-wise.
+      {"layercam", "LayerCAM",
+       "ReLU(sum_k ReLU(d score / d A_k) * A_k) element-wise, upsampled (Jiang et al. 2021)",
+       cam_attribution<CamKind::layercam>, M::reads_layer | M::reads_aug_smooth | M::reads_eigen_smooth},
+      // EigenCAM (Muhammad & Yeasin 2020): A as (hw x K), centred per channel as pytorch-grad-cam's
+      // get_2d_projection does, projected on its first right singular vector v; cam = ReLU(Xc v).
+      // No gradient: the same map for every class.
+      {"eigencam", "EigenCAM",
+       "ReLU(projection of A, centred per channel, on its first principal component); no gradient, "
+       "the same for every class (Muhammad & Yeasin 2020)",
+       cam_attribution<CamKind::eigencam>, M::reads_layer | M::reads_aug_smooth},
+      // EigenGrad-CAM (pytorch-grad-cam): EigenCAM on A * G (element-wise), so it is class-specific.
+      {"eigengradcam", "EigenGrad-CAM",
+       "the same on d score / d A * A, element-wise: class-specific (pytorch-grad-cam's EigenGradCAM)",
+       cam_attribution<CamKind::eigengradcam>, M::reads_layer | M::reads_aug_smooth},
+      // Score-CAM (Wang et al. 2020): w = softmax_k(score of x masked by channel k's upsampled,
+      // 0..1-scaled map), cam = ReLU(sum_k w_k A_k); gradient-free, one forward pass per channel.
+      {"scorecam", "Score-CAM",
+       "ReLU(sum_k w_k A_k), w = softmax over the channels of the score of x times A_k upsampled and "
+       "scaled to 0..1 (Wang et al. 2020)",
+       scorecam_attribution, M::reads_layer | M::reads_batch},
+      {"inputxgrad", "input x gradient",
+       "|sum over the channels of x * d score / d x| (Captum's InputXGradient, Shrikumar et al. 2016)",
+       inputxgrad_attribution, 0u},
   };
   return kMethods;
 }
