@@ -171,7 +171,8 @@ static int run_maximize(const std::vector<std::string>& argv) {
 
   const Layer& L = m.layers[size_t(m.layer_index(layer))];
   // --pre-relu pictures are other pictures: their own file names, not the post-ReLU ones'.
-  const std::string method = std::string(maximize_method_name(opt.method)) + (opt.pre_relu ? "_prerelu" : "");
+  const char* method = maximize_method_name(opt.method);
+  const std::string file_method = std::string(method) + (opt.pre_relu ? "_prerelu" : "");
   std::string how;
   switch (opt.method) {
     case MaximizeMethod::seed: how = "gradient ascent, step " + fmt(mx.step()) + " x normalised gradient, no preprocessing"; break;
@@ -233,9 +234,9 @@ static int run_maximize(const std::vector<std::string>& argv) {
     const auto start = std::chrono::steady_clock::now();
     const Canvas img = image_canvas(r);
     GridOptions one;
-    one.title = layer + ", " + label(r.filter) + "\n" + method + ", " + what + " " + fmt(r.activation);
+    one.title = layer + ", " + label(r.filter) + "\n" + std::string(method) + ", " + what + " " + fmt(r.activation);
     one.frame = true;
-    const std::string path = (fs::path(out_dir) / (layer + "_" + std::to_string(r.filter) + "_" + method + ".png")).string();
+    const std::string path = (fs::path(out_dir) / (layer + "_" + std::to_string(r.filter) + "_" + file_method + ".png")).string();
     write_png(make_grid({Tile{upscale_nearest(img, upscale), ""}}, one), path);
     bar.clear();
     std::printf("%s, %s: %s %s (%s at the start) -> %s\n", layer.c_str(), label(r.filter).c_str(), what.c_str(),
@@ -287,14 +288,14 @@ static int run_maximize(const std::vector<std::string>& argv) {
   note(fell, "ended lower than they started: the regularisers won (a larger --step, or another --method)");
   if (several) {
     GridOptions g;
-    g.title = layer + ", filters " + describe(filters) + "\n" + method + " activation maximisation, " +
+    g.title = layer + ", filters " + describe(filters) + "\n" + std::string(method) + " activation maximisation, " +
               std::to_string(mx.height()) + "x" + std::to_string(mx.width()) + " px, " + std::to_string(mx.iters()) +
               " steps" + (mx.neuron() ? ", centre unit" : "") + (mx.pre_activation() ? ", pre-activation" : "");
     g.tile_size = filters.size() > 48 ? 96 : filters.size() <= 6 ? 224 : 128;  // a row of a few: full size
     // One row for a few filters, else about square.
     g.columns = filters.size() <= 6 ? int(filters.size()) : int(std::ceil(std::sqrt(double(filters.size()))));
     g.frame = true;
-    const std::string path = (fs::path(out_dir) / (layer + "_" + method + "_sheet.png")).string();
+    const std::string path = (fs::path(out_dir) / (layer + "_" + file_method + "_sheet.png")).string();
     write_png(make_grid(tiles, g), path);
     std::printf("sheet -> %s\n", path.c_str());
   }
