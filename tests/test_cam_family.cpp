@@ -213,7 +213,8 @@ TEST_CASE("EigenCAM: the weights are the first principal direction, a 3x2 and a 
 }
 
 TEST_CASE("EigenCAM: power iteration agrees with Eigen's SVD on both sides of the Gram matrix") {
-  for (const auto& [hw, K] : std::vector<std::pair<int64_t, int64_t>>{{49, 16}, {12, 40}, {196, 200}}) {
+  for (const auto& size : std::vector<std::pair<int64_t, int64_t>>{{49, 16}, {12, 40}, {196, 200}}) {
+    const int64_t hw = size.first, K = size.second;  // named, not bound: clang refuses bindings in CAPTURE
     CAPTURE(hw);
     CAPTURE(K);
     const Tensor X = test::random_tensor({hw, K}, uint32_t(hw + K), 0.f, 1.f);
