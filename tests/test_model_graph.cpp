@@ -254,3 +254,24 @@ TEST_CASE("graph: Grad-CAM inside a residual branch weighs channels by the mean 
     CHECK(weights[k] == doctest::Approx(g / double(hw)).epsilon(1e-3));
   }
 }
+
+TEST_CASE("graph: layer names with '/' are nested groups in Keras 2 files, and only clean paths are written") {
+  // DenseNet's "conv1/conv" round-trips in the keras2 layout (h5py writes it as nested groups).
+  test::Dir d("slash_names");
+  const Tensor k = random_tensor({1, 1, 3, 2}, 1);
+  write_keras_h5(d / "ok.h5", KerasLayout::keras2, {{"conv1/conv", {{"kernel:0", k, k.shape()}}}, {"conv1/bn", {}}});
+  const KerasFile f = read_keras_h5(d / "ok.h5");
+  REQUIRE(f.find("conv1/conv") != nullptr);
+  CHECK(max_abs_diff(f.find("conv1/conv")->weights.at(0).value, k) == 0.0);
+  // Names that are not clean group paths are refused before anything is written, in every layout;
+  // Keras 3 has no '/' in names at all.
+  for (const std::string bad : {"a//b", "/a", "a/", "a/../b", "a/./b", ".", ""}) {
+    CAPTURE(bad);
+    const std::string file = d / "bad.h5";
+    CHECK(test::contains(test::error_of([&] { write_keras_h5(file, KerasLayout::keras2, {{bad, {}}}); }),
+                         "is not a valid Keras layer name"));
+    CHECK(!std::filesystem::exists(file));
+  }
+  CHECK(test::contains(test::error_of([&] { write_keras_h5(d / "k3.h5", KerasLayout::keras3, {{"conv1/conv", {}}}); }),
+                       "layer name 'conv1/conv' is not a valid Keras layer name"));
+}

@@ -216,6 +216,27 @@ std::string fold_note(const Model& m, const std::vector<DiagramBox>& boxes) {
          std::to_string(m.layers.size()) + " layers, " + std::to_string(boxes.size()) + " boxes).";
 }
 
+void arrow_head_down(Canvas& c, int x, int y, Rgb colour) {
+  for (int k = 0; k < 5; ++k) c.fill_rect(x - k, y - k, 2 * k + 1, 1, colour);
+}
+
+BoxPage start_box_page(const Model& m, const std::vector<DiagramBox>& boxes, const std::string& title,
+                       const std::string& details, int width, int grid_h) {
+  constexpr int kMargin = 24, title_px = 20, details_px = 13;
+  const int grid_top = kMargin + title_px + 8 + details_px + 22;
+  const int legend_top = grid_top + grid_h + 4;
+  std::string note = fold_note(m, boxes);
+  const int legend_h = draw_legend(nullptr, kMargin, 0, width - 2 * kMargin, boxes, note);
+  BoxPage p{Canvas(width, legend_top + legend_h + kMargin - 10), grid_top, legend_top, kMargin, std::move(note)};
+  draw_text(p.canvas, kMargin, kMargin, title, title_px, kInk);
+  draw_text(p.canvas, kMargin, kMargin + title_px + 8, details, details_px, kMuted);
+  return p;
+}
+
+void finish_box_page(BoxPage& p, const std::vector<DiagramBox>& boxes) {
+  draw_legend(&p.canvas, p.margin, p.legend_top, p.canvas.width - 2 * p.margin, boxes, p.note);
+}
+
 }  // namespace diagram_detail
 
 using namespace diagram_detail;
@@ -314,7 +335,7 @@ Canvas draw_layered(const Model& m, const std::vector<DiagramBox>& boxes, const 
     c.fill_rect(xa, top, 1, ya - top + 1, arc_colour);
     c.fill_rect(xa, top, xb - xa + 1, 1, arc_colour);
     c.fill_rect(xb, top, 1, yb - top + 1, arc_colour);
-    for (int k = 0; k < 4; ++k) c.fill_rect(xb - k, yb - k, 2 * k + 1, 1, arc_colour);
+    arrow_head_down(c, xb, yb, arc_colour);
   }
   for (size_t i = 0; i < boxes.size(); ++i) {  // leader lines first: labels and boxes cover them
     const int cx = box_x[i] + g[i].fw / 2;
@@ -356,15 +377,10 @@ Canvas draw_flat(const Model& m, const std::vector<DiagramBox>& boxes, const std
   constexpr int kBoxW = 196, kBoxH = 78, kGapX = 28, kGapY = 34, kMargin = 24, kMaxWidth = 1400;
   const int cols = std::max(1, std::min(int(boxes.size()), (kMaxWidth - 2 * kMargin + kGapX) / (kBoxW + kGapX)));
   const int rows = (int(boxes.size()) + cols - 1) / cols;
-  const int title_px = 20, details_px = 13;
   const int width = std::max(cols * (kBoxW + kGapX) - kGapX, 640) + 2 * kMargin;
-  const int grid_top = kMargin + title_px + 8 + details_px + 22;
-  const int legend_top = grid_top + rows * (kBoxH + kGapY) + 4;
-  const std::string note = fold_note(m, boxes);
-  const int legend_h = draw_legend(nullptr, kMargin, 0, width - 2 * kMargin, boxes, note);
-  Canvas c(width, legend_top + legend_h + kMargin - 10);
-  draw_text(c, kMargin, kMargin, title, title_px, kInk);
-  draw_text(c, kMargin, kMargin + title_px + 8, details, details_px, kMuted);
+  BoxPage page = start_box_page(m, boxes, title, details, width, rows * (kBoxH + kGapY));
+  Canvas& c = page.canvas;
+  const int grid_top = page.grid_top;
 
   auto pos = [&](size_t i, int& x, int& y) {
     x = kMargin + int(i % size_t(cols)) * (kBoxW + kGapX);
@@ -373,9 +389,6 @@ Canvas draw_flat(const Model& m, const std::vector<DiagramBox>& boxes, const std
   const Rgb arrow{150, 150, 150};
   auto head_right = [&](int x, int y) {
     for (int k = 0; k < 5; ++k) c.fill_rect(x - k, y - k, 1, 2 * k + 1, arrow);
-  };
-  auto head_down = [&](int x, int y) {
-    for (int k = 0; k < 5; ++k) c.fill_rect(x - k, y - k, 2 * k + 1, 1, arrow);
   };
   for (size_t i = 0; i + 1 < boxes.size(); ++i) {  // arrows: along a row, or back to the next row's start
     int x, y, nx, ny;
@@ -389,7 +402,7 @@ Canvas draw_flat(const Model& m, const std::vector<DiagramBox>& boxes, const std
       c.fill_rect(x + kBoxW / 2, y + kBoxH + 2, 1, mid - y - kBoxH - 2, arrow);
       c.fill_rect(nx + kBoxW / 2, mid, x - nx + 1, 1, arrow);
       c.fill_rect(nx + kBoxW / 2, mid, 1, ny - mid - 3, arrow);
-      head_down(nx + kBoxW / 2, ny - 3);
+      arrow_head_down(c, nx + kBoxW / 2, ny - 3, arrow);
     }
   }
   for (size_t i = 0; i < boxes.size(); ++i) {
@@ -406,8 +419,8 @@ Canvas draw_flat(const Model& m, const std::vector<DiagramBox>& boxes, const std
     draw_text(c, tx, y + 42, fit("output " + shape_text(b.output, " x "), 12, tw), 12, kInk);
     draw_text(c, tx, y + 58, b.params ? with_commas(b.params) + " parameters" : "no parameters", 12, kMuted);
   }
-  draw_legend(&c, kMargin, legend_top, width - 2 * kMargin, boxes, note);
-  return c;
+  finish_box_page(page, boxes);
+  return page.canvas;
 }
 
 }  // namespace

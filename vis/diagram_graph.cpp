@@ -83,27 +83,19 @@ Canvas draw_graph(const Model& m, const std::vector<DiagramBox>& boxes, const st
     }
   const int lanes_w = int(busy.size()) * kLane + (busy.empty() ? 0 : 10);
 
-  const int title_px = 20, details_px = 13;
   const int width = std::max(grid_w + lanes_w, 640) + 2 * kMargin;
-  const int grid_top = kMargin + title_px + 8 + details_px + 22;
-  const int legend_top = grid_top + rows * (kBoxH + kGapY) + 4;
-  const std::string note = fold_note(m, boxes);
-  const int legend_h = draw_legend(nullptr, kMargin, 0, width - 2 * kMargin, boxes, note);
-  Canvas c(width, legend_top + legend_h + kMargin - 10);
-  draw_text(c, kMargin, kMargin, title, title_px, kInk);
-  draw_text(c, kMargin, kMargin + title_px + 8, details, details_px, kMuted);
+  BoxPage page = start_box_page(m, boxes, title, details, width, rows * (kBoxH + kGapY));
+  Canvas& c = page.canvas;
+  const int grid_top = page.grid_top;
 
   auto top_of = [&](int b) { return grid_top + depth[size_t(b)] * (kBoxH + kGapY); };
   const Rgb arrow{150, 150, 150}, skip_colour{196, 120, 160};
-  auto head_down = [&](int x, int y, Rgb col) {
-    for (int k = 0; k < 5; ++k) c.fill_rect(x - k, y - k, 2 * k + 1, 1, col);
-  };
   for (int b = 0; b < n; ++b)  // arrows between neighbouring rows
     for (int a : boxes[size_t(b)].inputs) {
       if (depth[size_t(b)] - depth[size_t(a)] > 1) continue;
       const int x0 = int(cx[size_t(a)]), y0 = top_of(a) + kBoxH + 1, x1 = int(cx[size_t(b)]), y1 = top_of(b) - 3;
       line(c, x0, y0, x1, y1, arrow);
-      head_down(x1, y1, arrow);
+      arrow_head_down(c, x1, y1, arrow);
     }
   for (const Skip& s : skips) {
     // Right of every box in the rows it passes, in its own lane.
@@ -119,7 +111,7 @@ Canvas draw_graph(const Model& m, const std::vector<DiagramBox>& boxes, const st
     c.fill_rect(lx, ya, 1, yb - ya + 1, skip_colour);
     c.fill_rect(std::min(x1, lx), yb, std::abs(lx - x1) + 1, 1, skip_colour);
     c.fill_rect(x1, yb, 1, y1 - yb + 1, skip_colour);
-    head_down(x1, y1, skip_colour);
+    arrow_head_down(c, x1, y1, skip_colour);
   }
   for (int b = 0; b < n; ++b) {
     const DiagramBox& box = boxes[size_t(b)];
@@ -134,8 +126,8 @@ Canvas draw_graph(const Model& m, const std::vector<DiagramBox>& boxes, const st
     const std::string params = box.params ? ", " + with_commas(box.params) + " params" : "";
     draw_text(c, tx, y + 38, fit(shape_text(box.output, " x ") + params, 11, tw), 11, kMuted);
   }
-  draw_legend(&c, kMargin, legend_top, width - 2 * kMargin, boxes, note);
-  return c;
+  finish_box_page(page, boxes);
+  return page.canvas;
 }
 
 }  // namespace convis::diagram_detail
