@@ -12,6 +12,7 @@
 #include "tests/attribution_models.h"
 #include "tests/cli_util.h"
 #include "tests/util.h"
+#include "vis/activations.h"
 #include "vis/attribution.h"
 
 using namespace convis;
@@ -274,4 +275,21 @@ TEST_CASE("graph: layer names with '/' are nested groups in Keras 2 files, and o
   }
   CHECK(test::contains(test::error_of([&] { write_keras_h5(d / "k3.h5", KerasLayout::keras3, {{"conv1/conv", {}}}); }),
                        "layer name 'conv1/conv' is not a valid Keras layer name"));
+}
+
+TEST_CASE("graph: layer_outputs keeps a side branch that is no ancestor of the last layer asked for") {
+  // c1 and c2 both read the input; c1 is not an ancestor of c2, the pass runs on to the Add.
+  Model m;
+  m.input_h = 5, m.input_w = 4, m.input_c = 3;
+  m.layers = {input_layer(), conv_layer("c1", 2, 3, Activation::relu), reading(conv_layer("c2", 2, 1, Activation::linear), {0}),
+              merge("s", "Add", LayerType::add, {1, 2})};
+  m = test::finish(m, 5, 4, 12);
+  const Tensor x = random_tensor({1, 5, 4, 3}, 3);
+  const std::vector<Tensor> outs = layer_outputs(m, x, 2, {1, 2});
+  NoGrad no_grad;
+  REQUIRE(outs[1].defined());
+  REQUIRE(outs[2].defined());
+  CHECK(!outs[3].defined());  // past `last`: not kept
+  CHECK(max_abs_diff(outs[1], m.forward(Var::constant(x), 1).value()) == 0.0);
+  CHECK(max_abs_diff(outs[2], m.forward(Var::constant(x), 2).value()) == 0.0);
 }

@@ -40,11 +40,23 @@ std::vector<Tensor> layer_outputs(const Model& m, const Tensor& x, int last, con
   std::vector<Tensor> outs(m.layers.size());
   if (kept(0)) outs[0] = x;
   NoGrad no_grad;
-  // One forward pass over last's ancestors; the hook keeps the outputs asked for.
-  m.forward(Var::constant(x), last, false, [&](int i, Var& out) {
-    if (i > 0 && kept(i)) outs[size_t(i)] = out.value();
+  // One forward pass over last's ancestors; the hook keeps the outputs asked for. In a graph a
+  // kept layer need not be one of them (another branch of Inception's mixed10): then the pass
+  // runs to the model's output instead, whose ancestors are every layer of a loaded model.
+  int run_to = last;
+  if (!m.is_chain()) {
+    std::vector<char> ancestor(size_t(last) + 1, 0);
+    ancestor[size_t(last)] = 1;
+    for (int i = last; i > 0; --i)
+      if (ancestor[size_t(i)])
+        for (int j : m.inputs_of(i)) ancestor[size_t(j)] = 1;
+    for (int i : keep)
+      if (i > 0 && i <= last && !ancestor[size_t(i)]) run_to = int(m.layers.size()) - 1;
+  }
+  m.forward(Var::constant(x), run_to, false, [&](int i, Var& out) {
+    if (i > 0 && i <= last && kept(i)) outs[size_t(i)] = out.value();
   });
-  // In a graph a kept layer need not be an ancestor of `last` (a side branch): its own pass.
+  // A layer on no path to the output (possible in a model built in code): its own pass.
   for (int i : keep)
     if (i > 0 && i <= last && !outs[size_t(i)].defined()) outs[size_t(i)] = m.forward(Var::constant(x), i).value();
   return outs;
